@@ -1,0 +1,161 @@
+package partylog
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/tillit/tillit/store"
+	"github.com/tillit/tillit/store/memstore"
+	"github.com/tillit/tillit/store/sqlite"
+	"github.com/tillit/tillit/tlog"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+)
+
+const testOrigin = "example/test"
+
+func testKey(t testing.TB) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
+
+func sqliteStore(t testing.TB) store.LogStore {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l, err := db.CreateLog(context.Background(), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func backends() map[string]func(testing.TB) store.LogStore {
+	return map[string]func(testing.TB) store.LogStore{
+		"sqlite":   sqliteStore,
+		"memstore": func(testing.TB) store.LogStore { return memstore.New() },
+	}
+}
+
+func entry(i int) []byte { return []byte(fmt.Sprintf(`{"n":%d,"pad":"%0200d"}`, i, i)) }
+
+func TestAppendProveServe(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s, v := testKey(t)
+			lg, err := Open(ctx, mk(t), Options{Origin: testOrigin, Signer: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lg.Close()
+			const n = 1000
+			var wg sync.WaitGroup
+			got := make([]int64, n)
+			for i := range n {
+				wg.Go(func() {
+					idx, err := lg.Append(ctx, entry(i))
+					if err != nil {
+						t.Error(err)
+					}
+					got[i] = idx
+				})
+			}
+			wg.Wait()
+			seen := map[int64]bool{}
+			for _, idx := range got {
+				if idx < 0 || idx >= n || seen[idx] {
+					t.Fatalf("bad or duplicate index %d", idx)
+				}
+				seen[idx] = true
+			}
+			cp, err := lg.Checkpoint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cp.Tree.N != n {
+				t.Fatalf("checkpoint size %d, want %d", cp.Tree.N, n)
+			}
+			// Independent check of every proof with transparency-dev/merkle.
+			leaves := make([][]byte, n)
+			for i := range n {
+				e, err := lg.Entry(ctx, int64(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				leaves[i] = rfc6962.DefaultHasher.HashLeaf(e)
+			}
+			for _, size := range []int64{1, 2, 3, 255, 256, 257, 511, 512, 513, 999, 1000} {
+				root, err := lg.TreeHash(ctx, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, i := range []int64{0, size / 2, size - 1} {
+					p, err := lg.ProveInclusion(ctx, i, size)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(i), uint64(size), leaves[i], hashes(p), root[:]); err != nil {
+						t.Fatalf("inclusion %d in %d: %v", i, size, err)
+					}
+				}
+				p, err := lg.ProveConsistency(ctx, size, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(size), n, hashes(p), root[:], cp.Tree.Hash[:]); err != nil {
+					t.Fatalf("consistency %d→%d: %v", size, n, err)
+				}
+			}
+			srv := httptest.NewServer(lg.Handler())
+			defer srv.Close()
+			f, err := tlog.HTTPFetcher(srv.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vc, err := tlog.VerifyLog(ctx, f, testOrigin, v, tlog.VerifyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vc.Tree != cp.Tree {
+				t.Fatalf("verified %v, want %v", vc.Tree, cp.Tree)
+			}
+			dir := t.TempDir()
+			if _, err := lg.Export(ctx, dir, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tlog.VerifyLog(ctx, tlog.DirFetcher(dir), testOrigin, v, tlog.VerifyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func hashes[T ~[]H, H ~[32]byte](p T) [][]byte {
+	out := make([][]byte, len(p))
+	for i := range p {
+		out[i] = p[i][:]
+	}
+	return out
+}

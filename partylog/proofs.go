@@ -1,0 +1,86 @@
+package partylog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tillit/tillit/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrOutOfRange is returned for an index or tree size beyond the log.
+var ErrOutOfRange = errors.New("out of range")
+
+// TreeHash returns the root hash of the tree of the given size.
+func (l *Log) TreeHash(ctx context.Context, size int64) (sumdb.Hash, error) {
+	if size < 0 || size > l.Size() {
+		return sumdb.Hash{}, fmt.Errorf("tree size %d: %w (log has %d entries)", size, ErrOutOfRange, l.Size())
+	}
+	return sumdb.TreeHash(size, l.tiles.hashReader(ctx))
+}
+
+// ProveInclusion returns the RFC 6962 inclusion proof of entry index in the
+// tree of the given size.
+func (l *Log) ProveInclusion(ctx context.Context, index, size int64) (sumdb.RecordProof, error) {
+	if size < 0 || size > l.Size() || index < 0 || index >= size {
+		return nil, fmt.Errorf("entry %d in tree of size %d: %w (log has %d entries)", index, size, ErrOutOfRange, l.Size())
+	}
+	return sumdb.ProveRecord(size, index, l.tiles.hashReader(ctx))
+}
+
+// ProveConsistency returns the RFC 6962 consistency proof from the tree of
+// size oldSize to the tree of size newSize.
+func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize int64) (sumdb.TreeProof, error) {
+	if newSize < 0 || newSize > l.Size() || oldSize < 0 || oldSize > newSize {
+		return nil, fmt.Errorf("consistency %d→%d: %w (log has %d entries)", oldSize, newSize, ErrOutOfRange, l.Size())
+	}
+	return sumdb.ProveTree(newSize, oldSize, l.tiles.hashReader(ctx))
+}
+
+// Proof returns a self-contained c2sp.org/tlog-proof@v1 proof of entry index
+// against the latest released checkpoint.
+func (l *Log) Proof(ctx context.Context, index int64) (*tlog.Proof, error) {
+	cp := l.Latest()
+	if index < 0 || index >= cp.Tree.N {
+		return nil, fmt.Errorf("entry %d: %w (latest checkpoint has %d entries)", index, ErrOutOfRange, cp.Tree.N)
+	}
+	p, err := l.ProveInclusion(ctx, index, cp.Tree.N)
+	if err != nil {
+		return nil, err
+	}
+	return &tlog.Proof{Index: index, Inclusion: p, Checkpoint: cp.Note}, nil
+}
+
+// Entry returns entry index.
+func (l *Log) Entry(ctx context.Context, index int64) ([]byte, error) {
+	if index < 0 || index >= l.Size() {
+		return nil, fmt.Errorf("entry %d: %w (log has %d entries)", index, ErrOutOfRange, l.Size())
+	}
+	b, err := l.st.ReadBundle(ctx, index/tlog.TileWidth)
+	if err != nil {
+		return nil, err
+	}
+	es, err := tlog.SplitBundle(b)
+	if err != nil {
+		return nil, fmt.Errorf("stored bundle %d: %w", index/tlog.TileWidth, err)
+	}
+	i := int(index % tlog.TileWidth)
+	if i >= len(es) {
+		return nil, fmt.Errorf("stored bundle %d holds %d entries, need %d", index/tlog.TileWidth, len(es), i+1)
+	}
+	return es[i], nil
+}
+
+// ReadTile returns tile t (a hash tile, or an entry bundle if t.L is
+// tlog.EntriesLevel) as it is in any tree with at least the entries t spans.
+func (l *Log) ReadTile(ctx context.Context, t sumdb.Tile) ([]byte, error) {
+	if t.L != tlog.EntriesLevel {
+		return l.tiles.read(ctx, t.L, t.N, t.W)
+	}
+	b, err := l.st.ReadBundle(ctx, t.N)
+	if err != nil {
+		return nil, err
+	}
+	return tlog.TruncateBundle(b, t.W)
+}
