@@ -58,6 +58,10 @@ type Options struct {
 	Origin string
 	// Signer signs checkpoints; its name must be Origin.
 	Signer note.Signer
+	// Verifier is the log's public key, used to re-check the stored
+	// checkpoint on Open. If nil, the stored note is checked by signing it
+	// again, which is equivalent for Ed25519 (deterministic signatures).
+	Verifier note.Verifier
 	// CheckpointInterval bounds the time between an append and a checkpoint
 	// that covers it (default DefaultCheckpointInterval).
 	CheckpointInterval time.Duration
@@ -173,6 +177,9 @@ func (l *Log) load(ctx context.Context) error {
 }
 
 func (l *Log) verifier() note.Verifier {
+	if l.opts.Verifier != nil {
+		return l.opts.Verifier
+	}
 	if s, ok := l.opts.Signer.(interface{ Verifier() note.Verifier }); ok {
 		return s.Verifier()
 	}
@@ -307,4 +314,3 @@ func (v signerVerifier) Verify(msg, sig []byte) bool {
 	own, err := v.s.Sign(msg)
 	return err == nil && string(own) == string(sig) // Ed25519 signatures are deterministic
 }
-

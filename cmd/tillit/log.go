@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/tillit/tillit/internal/keys"
+	"github.com/tillit/tillit/partylog"
+	"github.com/tillit/tillit/store/sqlite"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// A log directory holds log.db (the SQLite store), log.key (the private key,
+// mode 0600) and log.vkey (the verifier key). The key's name is the origin.
+const (
+	dbFile   = "log.db"
+	keyFile  = "log.key"
+	vkeyFile = "log.vkey"
+)
+
+var logCommands = []command{
+	{"init", "create a new log in a directory", runLogInit},
+	{"append", "append statements (JSON lines) and print their indexes", runLogAppend},
+	{"serve", "serve a log over HTTP as tlog-tiles", runLogServe},
+	{"export", "write a log as static tlog-tiles files", runLogExport},
+	{"verify", "fetch a whole log (URL or directory) and verify it", runLogVerify},
+	{"prove", "print a tlog-proof for an entry", runLogProve},
+}
+
+func runLog(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stderr, "Usage: tillit log <command> [flags] [args]\n\nCommands:")
+		for _, c := range logCommands {
+			fmt.Fprintf(stderr, "  %-8s %s\n", c.name, c.summary)
+		}
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, c := range logCommands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	return withHint(fmt.Errorf("unknown log command %q", args[0]), "run 'tillit log -h' for the list")
+}
+
+// logDir is an opened log directory.
+type logDir struct {
+	db       *sqlite.DB
+	log      *partylog.Log
+	verifier note.Verifier
+	vkey     string
+}
+
+func (d *logDir) Close() error {
+	return errors.Join(d.log.Close(), d.db.Close())
+}
+
+// openLogDir opens the log in dir and starts it.
+func openLogDir(ctx context.Context, dir string, logger *slog.Logger) (*logDir, error) {
+	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, withHint(fmt.Errorf("no log in %s", dir), fmt.Sprintf("create one with 'tillit log init --dir %s --origin ORIGIN'", dir))
+	}
+	signer, verifier, vkey, err := keys.Load(filepath.Join(dir, keyFile))
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(dir, dbFile))
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.Log(ctx, signer.Name())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w (is %s the key of this log?)", err, keyFile)
+	}
+	lg, err := partylog.Open(ctx, st, partylog.Options{Origin: signer.Name(), Signer: signer, Verifier: verifier, Logger: logger})
+	if err != nil {
+		db.Close()
+		if errors.Is(err, partylog.ErrFatal) {
+			return nil, withHint(err, "the log refuses to run rather than risk signing a second tree; restore the database from a copy that matches the last checkpoint")
+		}
+		return nil, err
+	}
+	return &logDir{db: db, log: lg, verifier: verifier, vkey: vkey}, nil
+}
+
+// cliLogger logs warnings and errors as text to stderr.
+func cliLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,129 @@
+// Command tillit runs and inspects tillit logs.
+//
+// Each subcommand lives in its own file; main only dispatches.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand: its name, one-line summary, and runner.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"demo", "show a log working end to end on loopback, with checks", runDemo},
+		{"keygen", "generate a log signing key", runKeygen},
+		{"log", "operate on a log: init, append, serve, export, verify, prove", runLog},
+	}
+}
+
+// cliError is an error with an optional hint for the user.
+type cliError struct {
+	msg  string
+	hint string
+}
+
+func (e *cliError) Error() string { return e.msg }
+
+func withHint(err error, hint string) error {
+	return &cliError{msg: err.Error(), hint: hint}
+}
+
+// errUsage means the usage was already printed.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return report(c.run(args[1:], stdout, stderr), stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "tillit: unknown command %q\nhint: run 'tillit help' for the list of commands\n", args[0])
+	return 2
+}
+
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	msg := strings.TrimPrefix(err.Error(), "tillit: ")
+	fmt.Fprintf(stderr, "tillit: %s\n", msg)
+	var ce *cliError
+	if errors.As(err, &ce) && ce.hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", ce.hint)
+	}
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "tillit: verifiable, mutual arms-control communication on transparency logs")
+	fmt.Fprintln(w, "\nUsage: tillit <command> [flags] [args]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'tillit <command> -h' for a command's flags.")
+}
+
+// newFlags returns a flag set that prints usage to stderr and returns errors.
+func newFlags(name, argsUsage, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tillit %s [flags] %s\n\n%s\n", name, argsUsage, summary)
+		var hasFlags bool
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args, allowing flags after positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
