@@ -22,6 +22,7 @@
 package partylog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -222,23 +223,62 @@ type appendReq struct {
 // If ctx is cancelled after the entry was handed to the sequencer, Append
 // returns ctx.Err() but the entry may still be appended.
 func (l *Log) Append(ctx context.Context, entry []byte) (int64, error) {
+	r, err := l.enqueue(ctx, entry)
+	if err != nil {
+		return -1, err
+	}
+	return l.await(ctx, r)
+}
+
+// AppendAll adds entries in order: their indexes increase in input order
+// (other appenders' entries may come between them). It returns the index of
+// each entry, or -1 for each that failed, and the first error.
+func (l *Log) AppendAll(ctx context.Context, entries [][]byte) ([]int64, error) {
+	idx := make([]int64, len(entries))
+	reqs := make([]*appendReq, len(entries))
+	var firstErr error
+	for i, e := range entries {
+		if reqs[i], firstErr = l.enqueue(ctx, e); firstErr != nil {
+			break
+		}
+	}
+	for i, r := range reqs {
+		idx[i] = -1
+		if r == nil {
+			continue
+		}
+		n, err := l.await(ctx, r)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		idx[i] = n
+	}
+	return idx, firstErr
+}
+
+func (l *Log) enqueue(ctx context.Context, entry []byte) (*appendReq, error) {
 	switch {
 	case len(entry) == 0:
-		return -1, ErrEmptyEntry
+		return nil, ErrEmptyEntry
 	case len(entry) > tlog.MaxEntrySize:
-		return -1, fmt.Errorf("%w: %d bytes, at most %d", ErrEntryTooLarge, len(entry), tlog.MaxEntrySize)
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrEntryTooLarge, len(entry), tlog.MaxEntrySize)
 	}
 	if err := l.Err(); err != nil {
-		return -1, err
+		return nil, err
 	}
 	r := &appendReq{entry: entry, done: make(chan struct{})}
 	select {
 	case l.reqs <- r:
+		return r, nil
 	case <-l.closing:
-		return -1, ErrClosed
+		return nil, ErrClosed
 	case <-ctx.Done():
-		return -1, ctx.Err()
+		return nil, ctx.Err()
 	}
+}
+
+func (l *Log) await(ctx context.Context, r *appendReq) (int64, error) {
 	select {
 	case <-r.done:
 		return r.idx, r.err

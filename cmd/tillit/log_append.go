@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -92,40 +93,20 @@ func readStatements(r io.Reader, name string) ([][]byte, error) {
 	return out, nil
 }
 
-// appendAll appends entries with up to 256 in flight and returns the index
-// of each, in input order, or -1 for each that failed.
+// appendAll appends entries in input order, in chunks so that progress
+// can be shown, and returns the index of each, or -1 for each that failed.
 func appendAll(ctx context.Context, d *logDir, entries [][]byte, p *progress) (idx []int64, failed int, firstErr error) {
-	const window = 256
-	type result struct {
-		idx int64
-		err error
-	}
-	res := make([]chan result, len(entries))
-	start := func(i int) {
-		res[i] = make(chan result, 1)
-		go func() {
-			idx, err := d.log.Append(ctx, entries[i])
-			res[i] <- result{idx, err}
-		}()
-	}
-	for i := range min(window, len(entries)) {
-		start(i)
-	}
-	idx = make([]int64, len(entries))
-	for i := range entries {
-		r := <-res[i]
-		if i+window < len(entries) {
-			start(i + window)
-		}
-		idx[i] = r.idx
-		if r.err != nil {
-			idx[i] = -1
-			failed++
-			if firstErr == nil {
-				firstErr = r.err
+	const chunk = 4096
+	for i := 0; i < len(entries); i += chunk {
+		n, err := d.log.AppendAll(ctx, entries[i:min(i+chunk, len(entries))])
+		idx = append(idx, n...)
+		for _, x := range n {
+			if x < 0 {
+				failed++
 			}
 		}
-		p.update(int64(i+1), int64(len(entries)))
+		firstErr = cmp.Or(firstErr, err)
+		p.update(int64(len(idx)), int64(len(entries)))
 	}
 	p.done()
 	return idx, failed, firstErr

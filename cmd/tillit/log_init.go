@@ -81,4 +81,3 @@ func initLogDir(dir, origin, keyPath string) error {
 	_, err = db.CreateLog(context.Background(), origin)
 	return err
 }
-
