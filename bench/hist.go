@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math/bits"
+	"sync"
 	"time"
 )
 
@@ -41,6 +42,43 @@ func histValue(i int) int64 {
 	e := i/histHalf - 1
 	m := int64(i - e*histHalf)
 	return m<<uint(e) + (int64(1)<<uint(e))/2
+}
+
+// shardedHist is a Hist safe for concurrent use: writers are spread over a
+// few locked shards, so that a thousand writers don't need a thousand
+// histograms (which would show up in the measured RSS).
+type shardedHist struct {
+	shards [32]struct {
+		mu sync.Mutex
+		h  Hist
+		_  [64]byte
+	}
+}
+
+type histShard struct {
+	mu *sync.Mutex
+	h  *Hist
+}
+
+func (s *shardedHist) shard(w int) histShard {
+	sh := &s.shards[w%len(s.shards)]
+	return histShard{&sh.mu, &sh.h}
+}
+
+func (h histShard) Record(d time.Duration) {
+	h.mu.Lock()
+	h.h.Record(d)
+	h.mu.Unlock()
+}
+
+func (s *shardedHist) merged() *Hist {
+	var m Hist
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+		m.Merge(&s.shards[i].h)
+		s.shards[i].mu.Unlock()
+	}
+	return &m
 }
 
 // Record adds one observation.

@@ -100,6 +100,9 @@ func Run(ctx context.Context, system, dir string, cfg Config) (*Result, error) {
 	if cfg.Concurrency < 1 {
 		return nil, errors.New("concurrency must be at least 1")
 	}
+	if cfg.EntrySize < 192 || cfg.EntrySize > 65535 {
+		return nil, errors.New("entry size must be between 192 and 65535 bytes")
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -145,7 +148,7 @@ func Run(ctx context.Context, system, dir string, cfg Config) (*Result, error) {
 
 	var (
 		wg       sync.WaitGroup
-		hists    = make([]Hist, cfg.Concurrency)
+		hists    shardedHist
 		counts   = make([]uint64, cfg.Concurrency)
 		errCount atomic.Uint64
 		firstErr atomic.Value
@@ -160,7 +163,7 @@ func Run(ctx context.Context, system, dir string, cfg Config) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			pl := NewPayloads(w, cfg.EntrySize)
-			h := &hists[w]
+			h := hists.shard(w)
 			for {
 				if cfg.N > 0 {
 					if remain.Add(-1) < 0 {
@@ -208,10 +211,9 @@ func Run(ctx context.Context, system, dir string, cfg Config) (*Result, error) {
 	elapsed := time.Since(begin)
 
 	res := &Result{System: system, Concurrency: cfg.Concurrency, EntrySize: cfg.EntrySize, ElapsedSec: elapsed.Seconds()}
-	var dur Hist
-	for i := range hists {
-		dur.Merge(&hists[i])
-		res.Appends += counts[i]
+	dur := hists.merged()
+	for _, n := range counts {
+		res.Appends += n
 	}
 	res.Errors = errCount.Load()
 	if s, ok := firstErr.Load().(string); ok {
