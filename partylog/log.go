@@ -5,7 +5,8 @@
 // Guarantees:
 //
 //   - Append returns only once the entry is durable in the store; concurrent
-//     appends share one store transaction and one fsync (group commit).
+//     appends share one store transaction and one fsync (group commit). The
+//     next batch is hashed while the previous one is being written.
 //   - A checkpoint is signed only for a tree that is durably stored, and is
 //     released (served, returned) only after it is itself durably recorded as
 //     the last signed checkpoint.
@@ -15,7 +16,8 @@
 //     the log does not run.
 //   - If a store write fails, the log reloads the stored state before the next
 //     write. An append whose batch turns out to have persisted is reported as
-//     successful; one that did not is reported with the store's error.
+//     successful; one that did not is reported with the store's error, and the
+//     batch already prepared behind it is prepared again and written.
 //
 // Limits: entries are at most 65,535 bytes (tlog-tiles bundles use uint16
 // lengths); one process must be the only writer of a log.
@@ -34,6 +36,7 @@ import (
 	"github.com/tillit/tillit/store"
 	"github.com/tillit/tillit/tlog"
 	"golang.org/x/mod/sumdb/note"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 var (
@@ -80,25 +83,40 @@ type Signed struct {
 
 // Log is an open log. Its methods are safe for concurrent use.
 type Log struct {
-	opts    Options
-	st      store.LogStore
-	log     *slog.Logger
-	tiles   *tileCache
-	reqs    chan *appendReq
-	cpWant  chan struct{}
-	closing chan struct{}
-	stopped chan struct{}
-	once    sync.Once
+	opts     Options
+	st       store.LogStore
+	log      *slog.Logger
+	tiles    *tileCache
+	reqs     chan *appendReq
+	toCommit chan *pending // sequencer → committer
+	cpWant   chan struct{}
+	closing  chan struct{}
+	stopped  chan struct{}
+	once     sync.Once
 
-	size   atomic.Int64 // durable tree size
+	// enqMu guards closed: Close takes it exclusively so that no append is
+	// handed to the sequencer after it has drained its queue.
+	enqMu  sync.RWMutex
+	closed bool
+
+	// Appends to prepare again after a failed write (committer → sequencer).
+	retryMu   sync.Mutex
+	retry     []*appendReq
+	retryKick chan struct{}
+
+	size   atomic.Int64  // durable tree size
+	epoch  atomic.Uint64 // incremented when a failed write invalidates prepared batches
 	latest atomic.Pointer[Signed]
 	fatal  atomic.Pointer[error]
 
 	cpMu      sync.Mutex
 	cpChanged chan struct{} // closed and replaced on every released checkpoint
 
-	// Owned by the sequencer goroutine.
-	edge       *edgeTiles
+	// Owned by the sequencer goroutine (and by Open before it starts).
+	edge *edgeTiles
+
+	// Owned by the committer goroutine (and by Open before it starts).
+	root       sumdb.Hash // root of the durable tree
 	lastCPTime time.Time
 }
 
@@ -127,7 +145,9 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 		log:       opts.Logger.With("origin", opts.Origin),
 		tiles:     newTileCache(st, 512),
 		reqs:      make(chan *appendReq, opts.MaxBatch),
+		toCommit:  make(chan *pending), // one batch committing, one prepared
 		cpWant:    make(chan struct{}, 1),
+		retryKick: make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 		stopped:   make(chan struct{}),
 		cpChanged: make(chan struct{}),
@@ -140,7 +160,8 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 			return nil, fmt.Errorf("couldn't sign the first checkpoint: %w", err)
 		}
 	}
-	go l.run()
+	go l.sequence()
+	go l.commitLoop()
 	return l, nil
 }
 
@@ -152,6 +173,9 @@ func (l *Log) load(ctx context.Context) error {
 	}
 	l.edge = newEdgeTiles(l.st)
 	l.size.Store(st.Size)
+	if l.root, err = l.treeHash(ctx, st.Size, l.edge.reader(ctx, nil, 0)); err != nil {
+		return fmt.Errorf("%w: couldn't compute the stored tree's root (size %d): %v", ErrFatal, st.Size, err)
+	}
 	cp := st.Checkpoint
 	if cp.Note == nil {
 		return nil
@@ -207,7 +231,12 @@ func (l *Log) Err() error {
 // Close stops the log. Appends already accepted are committed and covered by
 // a final checkpoint; later calls fail with ErrClosed.
 func (l *Log) Close() error {
-	l.once.Do(func() { close(l.closing) })
+	l.once.Do(func() {
+		l.enqMu.Lock()
+		l.closed = true
+		l.enqMu.Unlock()
+		close(l.closing)
+	})
 	<-l.stopped
 	return l.Err()
 }
@@ -268,11 +297,14 @@ func (l *Log) enqueue(ctx context.Context, entry []byte) (*appendReq, error) {
 		return nil, err
 	}
 	r := &appendReq{entry: entry, done: make(chan struct{})}
+	l.enqMu.RLock()
+	defer l.enqMu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
 	select {
 	case l.reqs <- r:
 		return r, nil
-	case <-l.closing:
-		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

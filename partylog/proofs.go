@@ -35,6 +35,9 @@ func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize int64) (sum
 	if newSize < 0 || newSize > l.Size() || oldSize < 0 || oldSize > newSize {
 		return nil, fmt.Errorf("consistency %d→%d: %w (log has %d entries)", oldSize, newSize, ErrOutOfRange, l.Size())
 	}
+	if oldSize == 0 || oldSize == newSize {
+		return sumdb.TreeProof{}, nil // RFC 6962 §2.1.2: the empty tree and a tree itself need no proof
+	}
 	return sumdb.ProveTree(newSize, oldSize, l.tiles.hashReader(ctx))
 }
 

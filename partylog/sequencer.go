@@ -11,40 +11,94 @@ import (
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
-// run is the sequencer: the only goroutine that writes to the store. It
-// takes every queued append into one batch, commits it, and signs
-// checkpoints when they are due or requested.
-func (l *Log) run() {
-	defer close(l.stopped)
+// The write path is a two-stage pipeline. The sequencer takes every queued
+// append into one batch, assigns indexes and computes the new hashes, tiles
+// and root in memory; the committer writes each batch in one store
+// transaction, answers its appends, and signs checkpoints. So batch k+1 is
+// hashed while batch k is being fsynced.
+
+// pending is a batch prepared by the sequencer, waiting to be committed.
+type pending struct {
+	reqs  []*appendReq
+	batch *store.Batch
+	root  sumdb.Hash // root of the tree at batch.NewSize
+	epoch uint64     // the epoch it was prepared in
+}
+
+// errEarlierFailed fails appends prepared on top of a batch that failed, when
+// the log is closed before they could be prepared again.
+var errEarlierFailed = errors.New("not written: an earlier batch failed to commit and the log was closed")
+
+// sequence is the sequencer goroutine.
+func (l *Log) sequence() {
+	defer close(l.toCommit)
 	ctx := context.Background()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	batch := make([]*appendReq, 0, l.opts.MaxBatch)
+	next := l.Size() // tree size after every prepared batch
+	epoch := l.epoch.Load()
 	for {
-		urgent := false
+		var first []*appendReq
 		select {
 		case r := <-l.reqs:
-			batch = l.collect(append(batch[:0], r))
-			l.commit(ctx, batch)
-		case <-l.cpWant:
-			urgent = true
-		case <-timer.C:
+			first = append(l.takeRetries(), r)
+		case <-l.retryKick:
+			first = l.takeRetries()
 		case <-l.closing:
-			l.drain(ctx, batch)
-			return
+			// Close has stopped new appends; commit what is queued.
+			first = l.takeRetries()
+			select {
+			case r := <-l.reqs:
+				first = append(first, r)
+			default:
+			}
+			if len(first) == 0 {
+				return
+			}
 		}
-		if l.Err() != nil {
-			l.drain(ctx, batch)
-			return
+		batch := l.collect(first)
+		if len(batch) == 0 {
+			continue
 		}
-		// A checkpoint request that arrived during the commit is served now.
-		select {
-		case <-l.cpWant:
-			urgent = true
-		default:
+		if err := l.Err(); err != nil {
+			answer(batch, -1, err)
+			continue
 		}
-		l.maybeCheckpoint(ctx, urgent, timer)
+		if e := l.epoch.Load(); e != epoch {
+			// A batch failed: start again from the stored state.
+			epoch, next = e, l.Size()
+			l.edge = newEdgeTiles(l.st)
+		}
+		p, err := l.prepare(ctx, next, batch)
+		if err != nil {
+			l.log.Error("couldn't prepare batch", "size", next, "err", err)
+			answer(batch, -1, err)
+			l.edge = newEdgeTiles(l.st)
+			continue
+		}
+		p.epoch = epoch
+		l.edge.update(p.batch.Tiles)
+		next = p.batch.NewSize
+		l.toCommit <- p
 	}
+}
+
+// requeue hands the appends of a batch that was prepared on top of a failed
+// one back to the sequencer, to be prepared again first.
+func (l *Log) requeue(reqs []*appendReq) {
+	l.retryMu.Lock()
+	l.retry = append(l.retry, reqs...)
+	l.retryMu.Unlock()
+	select {
+	case l.retryKick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Log) takeRetries() []*appendReq {
+	l.retryMu.Lock()
+	defer l.retryMu.Unlock()
+	r := l.retry
+	l.retry = nil
+	return r
 }
 
 // collect adds every request already queued, up to MaxBatch.
@@ -60,67 +114,10 @@ func (l *Log) collect(batch []*appendReq) []*appendReq {
 	return batch
 }
 
-// drain commits what is queued at Close, then signs a final checkpoint.
-func (l *Log) drain(ctx context.Context, batch []*appendReq) {
-	for l.Err() == nil {
-		batch = l.collect(batch[:0])
-		if len(batch) == 0 {
-			break
-		}
-		l.commit(ctx, batch)
-	}
-	for {
-		select {
-		case r := <-l.reqs:
-			r.err = ErrClosed
-			if err := l.Err(); err != nil {
-				r.err = err
-			}
-			close(r.done)
-		default:
-			if l.Err() == nil && l.Size() > l.latest.Load().Tree.N {
-				if err := l.checkpoint(ctx); err != nil {
-					l.log.Error("couldn't sign the final checkpoint", "err", err)
-				}
-			}
-			return
-		}
-	}
-}
-
-func (l *Log) maybeCheckpoint(ctx context.Context, urgent bool, timer *time.Timer) {
-	if l.Err() != nil || l.Size() <= l.latest.Load().Tree.N {
-		return
-	}
-	wait := l.opts.CheckpointInterval - time.Since(l.lastCPTime)
-	if !urgent && wait > 0 {
-		timer.Reset(wait)
-		return
-	}
-	timer.Stop()
-	if err := l.checkpoint(ctx); err != nil {
-		l.log.Error("couldn't sign checkpoint", "size", l.Size(), "err", err)
-		timer.Reset(l.opts.CheckpointInterval)
-	}
-}
-
-// commit hashes a batch, writes it in one store transaction, and answers
-// every request in it.
-func (l *Log) commit(ctx context.Context, batch []*appendReq) {
-	old := l.Size()
-	b, err := l.prepare(ctx, old, batch)
-	if err == nil {
-		err = l.st.Append(ctx, b)
-		if err != nil {
-			err = l.recoverAppend(ctx, b, err)
-		}
-	}
-	if err == nil {
-		l.edge.update(b.Tiles)
-		l.size.Store(b.NewSize)
-	}
-	for i, r := range batch {
-		r.idx, r.err = old+int64(i), err
+// answer completes requests: with consecutive indexes from first, or with err.
+func answer(reqs []*appendReq, first int64, err error) {
+	for i, r := range reqs {
+		r.idx, r.err = first+int64(i), err
 		if err != nil {
 			r.idx = -1
 		}
@@ -128,29 +125,34 @@ func (l *Log) commit(ctx context.Context, batch []*appendReq) {
 	}
 }
 
-// prepare computes the new hashes, tiles and bundle chunks for a batch.
-func (l *Log) prepare(ctx context.Context, old int64, batch []*appendReq) (*store.Batch, error) {
+// prepare computes the new hashes, tiles, bundle chunks and root for a batch.
+func (l *Log) prepare(ctx context.Context, old int64, reqs []*appendReq) (*pending, error) {
 	base := sumdb.StoredHashCount(old)
-	overlay := make([]sumdb.Hash, 0, 2*len(batch)+1)
+	overlay := make([]sumdb.Hash, 0, 2*len(reqs)+1)
 	hr := l.edge.reader(ctx, &overlay, base)
-	for i, r := range batch {
+	for i, r := range reqs {
 		hs, err := sumdb.StoredHashes(old+int64(i), r.entry, hr)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't hash entry %d: %w", old+int64(i), err)
 		}
 		overlay = append(overlay, hs...)
 	}
-	newSize := old + int64(len(batch))
-	b := &store.Batch{OldSize: old, NewSize: newSize}
+	newSize := old + int64(len(reqs))
+	p := &pending{reqs: reqs, batch: &store.Batch{OldSize: old, NewSize: newSize}}
 	for _, t := range sumdb.NewTiles(tlog.TileHeight, old, newSize) {
 		data, err := sumdb.ReadTileData(t, hr)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't build tile %d/%d: %w", t.L, t.N, err)
 		}
-		b.Tiles = append(b.Tiles, store.Tile{Level: t.L, N: t.N, Data: data})
+		p.batch.Tiles = append(p.batch.Tiles, store.Tile{Level: t.L, N: t.N, Data: data})
 	}
-	b.Chunks = chunks(old, batch)
-	return b, nil
+	p.batch.Chunks = chunks(old, reqs)
+	root, err := l.treeHash(ctx, newSize, hr)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't compute the root at size %d: %w", newSize, err)
+	}
+	p.root = root
+	return p, nil
 }
 
 // chunks splits a batch's entries into per-bundle chunks.
@@ -175,11 +177,85 @@ func chunks(old int64, batch []*appendReq) []store.Chunk {
 	return out
 }
 
+// commitLoop is the committer goroutine: the only one that writes to the store.
+func (l *Log) commitLoop() {
+	defer close(l.stopped)
+	ctx := context.Background()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		urgent := false
+		select {
+		case p, ok := <-l.toCommit:
+			if !ok {
+				answer(l.takeRetries(), -1, errEarlierFailed) // only if closed during a failure
+				if l.Err() == nil && l.Size() > l.latest.Load().Tree.N {
+					if err := l.checkpoint(ctx); err != nil {
+						l.log.Error("couldn't sign the final checkpoint", "err", err)
+					}
+				}
+				return
+			}
+			l.commit(ctx, p)
+		case <-l.cpWant:
+			urgent = true
+		case <-timer.C:
+		}
+		// A checkpoint request that arrived during the commit is served now.
+		select {
+		case <-l.cpWant:
+			urgent = true
+		default:
+		}
+		l.maybeCheckpoint(ctx, urgent, timer)
+	}
+}
+
+func (l *Log) maybeCheckpoint(ctx context.Context, urgent bool, timer *time.Timer) {
+	if l.Err() != nil || l.Size() <= l.latest.Load().Tree.N {
+		return
+	}
+	wait := l.opts.CheckpointInterval - time.Since(l.lastCPTime)
+	if !urgent && wait > 0 {
+		timer.Reset(wait)
+		return
+	}
+	timer.Stop()
+	if err := l.checkpoint(ctx); err != nil {
+		l.log.Error("couldn't sign checkpoint", "size", l.Size(), "err", err)
+		timer.Reset(l.opts.CheckpointInterval)
+	}
+}
+
+// commit writes a prepared batch in one store transaction and answers it.
+func (l *Log) commit(ctx context.Context, p *pending) {
+	b := p.batch
+	if err := l.Err(); err != nil {
+		answer(p.reqs, -1, err)
+		return
+	}
+	if p.epoch != l.epoch.Load() {
+		l.requeue(p.reqs) // prepared on top of a failed batch: prepare again
+		return
+	}
+	err := l.st.Append(ctx, b)
+	if err != nil {
+		err = l.recoverAppend(ctx, b, err)
+	}
+	if err != nil {
+		l.epoch.Add(1) // batches prepared on top of this one are void
+		answer(p.reqs, -1, err)
+		return
+	}
+	l.root = p.root
+	l.size.Store(b.NewSize)
+	answer(p.reqs, b.OldSize, nil)
+}
+
 // recoverAppend is called when the store failed a batch. It reloads the
 // stored size: if the batch persisted anyway it reports success; if nothing
 // was written it returns the store's error; anything else is fatal.
 func (l *Log) recoverAppend(ctx context.Context, b *store.Batch, werr error) error {
-	l.edge = newEdgeTiles(l.st) // forget cached tiles: the store is the truth now
 	st, err := l.st.Load(ctx)
 	switch {
 	case err != nil:
@@ -197,14 +273,10 @@ func (l *Log) recoverAppend(ctx context.Context, b *store.Batch, werr error) err
 	return err
 }
 
-// checkpoint signs and durably records a checkpoint for the current size,
+// checkpoint signs and durably records a checkpoint for the durable tree,
 // then releases it.
 func (l *Log) checkpoint(ctx context.Context) error {
-	size := l.Size()
-	root, err := l.treeHash(ctx, size, l.edge.reader(ctx, nil, 0))
-	if err != nil {
-		return fmt.Errorf("couldn't compute the root at size %d: %w", size, err)
-	}
+	size, root := l.Size(), l.root
 	c := tlog.Checkpoint{Origin: l.opts.Origin, Tree: sumdb.Tree{N: size, Hash: root}}
 	msg, err := tlog.SignCheckpoint(c, l.opts.Signer)
 	if err != nil {
