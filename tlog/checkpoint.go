@@ -14,8 +14,9 @@ import (
 )
 
 // MaxCheckpointSize bounds the size of a checkpoint note, signatures included.
-// It leaves room for well over the 16 signatures signed-note verifiers must accept.
-const MaxCheckpointSize = 16 << 10
+// It leaves room for the 16 signatures signed-note verifiers must accept even
+// if they are ML-DSA-44 cosignatures (about 3.3 kB each).
+const MaxCheckpointSize = 64 << 10
 
 // ErrBadCheckpoint is wrapped by every error returned for a malformed checkpoint.
 var ErrBadCheckpoint = errors.New("malformed checkpoint")
@@ -53,6 +54,11 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	}
 	if !utf8.ValidString(text) {
 		return bad("not valid UTF-8")
+	}
+	for _, r := range text {
+		if r != '\n' && (r < 0x20 || r == 0x7f) {
+			return bad("control character %U (signed notes must not contain any)", r)
+		}
 	}
 	if !strings.HasSuffix(text, "\n") {
 		return bad("text must end with a newline")
@@ -110,15 +116,21 @@ func OpenCheckpoint(msg []byte, origin string, v note.Verifier) (Checkpoint, *no
 	return c, n, nil
 }
 
-// SignCheckpoint signs c with the log's signer and returns the note.
+// SignCheckpoint signs c with the log's signer and returns the note. It
+// refuses a checkpoint that ParseCheckpoint would reject.
 func SignCheckpoint(c Checkpoint, signers ...note.Signer) ([]byte, error) {
-	return note.Sign(&note.Note{Text: c.String()}, signers...)
+	text := c.String()
+	if _, err := ParseCheckpoint(text); err != nil {
+		return nil, err
+	}
+	return note.Sign(&note.Note{Text: text}, signers...)
 }
 
-// NoteText returns the text part of a signed note (everything up to and
-// including the blank line's preceding newline), without checking signatures.
+// NoteText returns the text part of a signed note: everything before the
+// last empty line, with its final newline (c2sp.org/signed-note, "Format"),
+// without checking signatures.
 func NoteText(msg []byte) (string, error) {
-	i := bytes.Index(msg, []byte("\n\n"))
+	i := bytes.LastIndex(msg, []byte("\n\n"))
 	if i < 0 {
 		return "", fmt.Errorf("%w: missing blank line before signatures", ErrBadCheckpoint)
 	}

@@ -114,6 +114,11 @@ func VerifyProof(p *Proof, leaf tlog.Hash, origin string, logKey note.Verifier, 
 	vs := append([]note.Verifier{logKey}, witnesses...)
 	n, err := note.Open(p.Checkpoint, note.VerifierList(vs...))
 	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+			return Checkpoint{}, nil, fmt.Errorf("%w: %w: %v", ErrBadProof, ErrCheckpointSignature, err)
+		}
 		return Checkpoint{}, nil, fmt.Errorf("%w: checkpoint: %v", ErrBadProof, err)
 	}
 	var logSigned bool

@@ -113,6 +113,9 @@ func ParseTilePath(path string) (tlog.Tile, error) {
 		if len(g) != 3 || !isDigits(g) {
 			return bad("index groups must be three digits")
 		}
+		if i == 0 && len(groups) > 1 && g == "000" {
+			return bad("index has a leading zero group")
+		}
 		d, _ := strconv.Atoi(g)
 		if t.N > (1<<63-1-int64(d))/1000 {
 			return bad("tile index too large")

@@ -172,22 +172,26 @@ type bundleResult struct {
 func (vr *verifier) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	nb := (vr.size + TileWidth - 1) / TileWidth
-	par := int64(max(vr.opts.Parallel, 1))
-	if vr.opts.Parallel == 0 {
+	nb := vr.size / TileWidth // number of bundles, without overflow
+	if vr.size%TileWidth != 0 {
+		nb++
+	}
+	par := int64(vr.opts.Parallel)
+	if par <= 0 {
 		par = 8
 	}
-	results := make([]chan bundleResult, nb)
+	// A ring of par result slots: bundle i's result arrives in slot i % par.
+	ring := make([]chan bundleResult, par)
 	start := func(i int64) {
-		results[i] = make(chan bundleResult, 1)
-		go func() { results[i] <- vr.fetchBundle(ctx, i) }()
+		ch := make(chan bundleResult, 1)
+		ring[i%par] = ch
+		go func() { ch <- vr.fetchBundle(ctx, i) }()
 	}
 	for i := int64(0); i < min(par, nb); i++ {
 		start(i)
 	}
 	for i := int64(0); i < nb; i++ {
-		r := <-results[i]
-		results[i] = nil
+		r := <-ring[i%par]
 		if i+par < nb {
 			start(i + par)
 		}
@@ -274,12 +278,18 @@ func (vr *verifier) push(ctx context.Context, l int, h tlog.Hash) error {
 	return vr.push(ctx, l+1, tileRoot(full))
 }
 
-// finishPartials verifies the rightmost partial tile at each level ≥ 1.
+// finishPartials verifies the rightmost partial tile at each level ≥ 1. A
+// level whose tiles are all full has none, but levels above it may.
 func (vr *verifier) finishPartials(ctx context.Context) error {
-	for l := 1; l < 64 && len(vr.pending[l]) > 0; l++ {
-		n := vr.treeTilesDone(l)
-		t, ok := TileForSize(l, n, vr.size)
-		if !ok || t.W*tlog.HashSize != len(vr.pending[l]) {
+	for l := 1; l < 64; l++ {
+		if _, ok := TileForSize(l, 0, vr.size); !ok {
+			break // no tile at this level or above
+		}
+		t, ok := TileForSize(l, vr.done[l], vr.size)
+		switch {
+		case !ok && len(vr.pending[l]) == 0:
+			continue
+		case !ok || t.W == TileWidth || t.W*tlog.HashSize != len(vr.pending[l]):
 			return &Fault{Path: fmt.Sprintf("tile/%d", l), Index: -1, Err: fmt.Errorf("tree shape: internal inconsistency at level %d", l)}
 		}
 		if err := vr.compareTile(ctx, t, vr.pending[l]); err != nil {
