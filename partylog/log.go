@@ -103,6 +103,8 @@ type Log struct {
 	retryMu   sync.Mutex
 	retry     []*appendReq
 	retryKick chan struct{}
+	processed atomic.Int64  // batches the committer has dealt with
+	progress  chan struct{} // kicked after each
 
 	size   atomic.Int64  // durable tree size
 	epoch  atomic.Uint64 // incremented when a failed write invalidates prepared batches
@@ -148,6 +150,7 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 		toCommit:  make(chan *pending), // one batch committing, one prepared
 		cpWant:    make(chan struct{}, 1),
 		retryKick: make(chan struct{}, 1),
+		progress:  make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 		stopped:   make(chan struct{}),
 		cpChanged: make(chan struct{}),

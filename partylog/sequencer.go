@@ -35,37 +35,46 @@ func (l *Log) sequence() {
 	ctx := context.Background()
 	next := l.Size() // tree size after every prepared batch
 	epoch := l.epoch.Load()
+	var sent int64 // batches handed to the committer
 	for {
-		var first []*appendReq
+		var r *appendReq
 		select {
-		case r := <-l.reqs:
-			first = append(l.takeRetries(), r)
+		case r = <-l.reqs:
 		case <-l.retryKick:
-			first = l.takeRetries()
 		case <-l.closing:
 			// Close has stopped new appends; commit what is queued.
-			first = l.takeRetries()
 			select {
-			case r := <-l.reqs:
-				first = append(first, r)
+			case r = <-l.reqs:
 			default:
 			}
-			if len(first) == 0 {
+		}
+		if e := l.epoch.Load(); e != epoch {
+			// A batch failed. Wait until the committer has dealt with every
+			// batch sent so far, so that all batches prepared on top of the
+			// failed one are back in the retry list, in order; then start
+			// again from the stored state.
+			for l.processed.Load() != sent {
+				<-l.progress
+			}
+			epoch, next = l.epoch.Load(), l.Size()
+			l.edge = newEdgeTiles(l.st)
+		}
+		first := l.takeRetries()
+		if r != nil {
+			first = append(first, r)
+		}
+		if len(first) == 0 {
+			select {
+			case <-l.closing:
 				return
+			default:
+				continue
 			}
 		}
 		batch := l.collect(first)
-		if len(batch) == 0 {
-			continue
-		}
 		if err := l.Err(); err != nil {
 			answer(batch, -1, err)
 			continue
-		}
-		if e := l.epoch.Load(); e != epoch {
-			// A batch failed: start again from the stored state.
-			epoch, next = e, l.Size()
-			l.edge = newEdgeTiles(l.st)
 		}
 		p, err := l.prepare(ctx, next, batch)
 		if err != nil {
@@ -78,6 +87,7 @@ func (l *Log) sequence() {
 		l.edge.update(p.batch.Tiles)
 		next = p.batch.NewSize
 		l.toCommit <- p
+		sent++
 	}
 }
 
@@ -197,6 +207,11 @@ func (l *Log) commitLoop() {
 				return
 			}
 			l.commit(ctx, p)
+			l.processed.Add(1)
+			select {
+			case l.progress <- struct{}{}:
+			default:
+			}
 		case <-l.cpWant:
 			urgent = true
 		case <-timer.C:
