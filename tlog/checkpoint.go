@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -56,7 +57,7 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 		return bad("not valid UTF-8")
 	}
 	for _, r := range text {
-		if r != '\n' && (r < 0x20 || r == 0x7f) {
+		if r != '\n' && r < 0x20 {
 			return bad("control character %U (signed notes must not contain any)", r)
 		}
 	}
@@ -120,8 +121,12 @@ func OpenCheckpoint(msg []byte, origin string, v note.Verifier) (Checkpoint, *no
 // refuses a checkpoint that ParseCheckpoint would reject.
 func SignCheckpoint(c Checkpoint, signers ...note.Signer) ([]byte, error) {
 	text := c.String()
-	if _, err := ParseCheckpoint(text); err != nil {
+	parsed, err := ParseCheckpoint(text)
+	if err != nil {
 		return nil, err
+	}
+	if parsed.Origin != c.Origin || parsed.Tree != c.Tree || !slices.Equal(parsed.Extensions, c.Extensions) {
+		return nil, fmt.Errorf("%w: a line break in the origin or an extension would change what is signed", ErrBadCheckpoint)
 	}
 	return note.Sign(&note.Note{Text: text}, signers...)
 }

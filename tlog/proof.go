@@ -116,7 +116,10 @@ func VerifyProof(p *Proof, leaf tlog.Hash, origin string, logKey note.Verifier, 
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
-		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+		switch {
+		case errors.As(err, &invalid) && (invalid.Name != logKey.Name() || invalid.Hash != logKey.KeyHash()):
+			return Checkpoint{}, nil, fmt.Errorf("%w: invalid cosignature by %s", ErrBadProof, invalid.Name)
+		case errors.As(err, &unverified) || errors.As(err, &invalid):
 			return Checkpoint{}, nil, fmt.Errorf("%w: %w: %v", ErrBadProof, ErrCheckpointSignature, err)
 		}
 		return Checkpoint{}, nil, fmt.Errorf("%w: checkpoint: %v", ErrBadProof, err)

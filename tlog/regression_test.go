@@ -1,9 +1,4 @@
-//go:build knownbug
-
-// These tests reproduce bugs found in package tlog that are not fixed yet.
-// They fail until the bugs are fixed; run them with
-//
-//	go test -tags knownbug ./tlog/
+// Regression tests for bugs found in package tlog and fixed.
 
 package tlog_test
 
@@ -20,7 +15,7 @@ import (
 // to c: an origin or extension with a newline makes it sign a checkpoint for
 // another tree (checkpoint.go, SignCheckpoint). Here it is asked to sign size
 // 5 with the empty root and signs size 7 with rootA.
-func TestKnownBugSignCheckpointNewlines(t *testing.T) {
+func TestRegressionSignCheckpointNewlines(t *testing.T) {
 	for _, c := range []tlog.Checkpoint{
 		checkpoint(testOrigin+"\n7\n"+rootAB64, 5, emptyRoot),
 		checkpoint(testOrigin, 5, rootA, "a\nb"),
@@ -40,7 +35,7 @@ func TestKnownBugSignCheckpointNewlines(t *testing.T) {
 // log's own signature is valid (proof.go, VerifyProof: every
 // note.InvalidSignatureError is mapped to ErrCheckpointSignature, whoever's
 // key it names). The sentinel's doc comment limits it to the log key.
-func TestKnownBugVerifyProofBadCosignature(t *testing.T) {
+func TestRegressionVerifyProofBadCosignature(t *testing.T) {
 	cp := signNote(cpText(testOrigin, 1, rootA), testSigner, witnessSigner)
 	flipB64(cp, len(cp)-4) // the witness's signature, the last line
 	if _, err := note.Open(cp, note.VerifierList(testVerifier)); err != nil {
@@ -60,7 +55,7 @@ func TestKnownBugVerifyProofBadCosignature(t *testing.T) {
 // U+0020) other than newline", and note.Open accepts DEL: a checkpoint a
 // conforming log may sign is rejected (checkpoint.go, ParseCheckpoint,
 // `r == 0x7f`). Stricter than the spec, so low impact.
-func TestKnownBugParseCheckpointDEL(t *testing.T) {
+func TestRegressionParseCheckpointDEL(t *testing.T) {
 	msg := signNote(cpText(testOrigin, 1, rootA, "del\x7f"), testSigner)
 	if _, err := note.Open(msg, note.VerifierList(testVerifier)); err != nil {
 		t.Fatalf("note.Open: %v", err)
