@@ -127,16 +127,24 @@ func (c *tileCache) read(ctx context.Context, level int, n int64, w int) ([]byte
 	return d[:w*sumdb.HashSize], nil
 }
 
-// hashReader reads stored hashes of any tree up to size through the cache.
+// hashReader reads stored hashes through the cache, reading each tile at
+// most once per call.
 func (c *tileCache) hashReader(ctx context.Context) sumdb.HashReader {
 	return sumdb.HashReaderFunc(func(indexes []int64) ([]sumdb.Hash, error) {
 		out := make([]sumdb.Hash, len(indexes))
+		read := make(map[tileKey][]byte)
 		for i, idx := range indexes {
 			t := sumdb.TileForIndex(tlog.TileHeight, idx)
-			data, err := c.read(ctx, t.L, t.N, t.W)
-			if err != nil {
-				return nil, fmt.Errorf("couldn't read hash %d: %w", idx, err)
+			k := tileKey{t.L, t.N}
+			data, ok := read[k]
+			if !ok || len(data) < t.W*sumdb.HashSize {
+				var err error
+				if data, err = c.read(ctx, t.L, t.N, t.W); err != nil {
+					return nil, fmt.Errorf("couldn't read hash %d: %w", idx, err)
+				}
+				read[k] = data
 			}
+			var err error
 			if out[i], err = sumdb.HashFromTile(t, data, idx); err != nil {
 				return nil, err
 			}
