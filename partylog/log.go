@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tillit/tillit/store"
 	"github.com/tillit/tillit/tlog"
 	"golang.org/x/mod/sumdb/note"
@@ -73,6 +74,8 @@ type Options struct {
 	MaxBatch int
 	// Logger receives operational events (default: slog.Default()).
 	Logger *slog.Logger
+	// Registerer, if set, receives the log's Prometheus metrics.
+	Registerer prometheus.Registerer
 }
 
 // Signed is a released checkpoint: its parsed body and the signed note.
@@ -86,6 +89,7 @@ type Log struct {
 	opts     Options
 	st       store.LogStore
 	log      *slog.Logger
+	metrics  *metrics
 	tiles    *tileCache
 	reqs     chan *appendReq
 	toCommit chan *pending // sequencer → committer
@@ -155,8 +159,17 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 		stopped:   make(chan struct{}),
 		cpChanged: make(chan struct{}),
 	}
+	m, err := newMetrics(opts.Registerer, opts.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("partylog: couldn't register metrics: %w", err)
+	}
+	l.metrics = m
 	if err := l.load(ctx); err != nil {
 		return nil, err
+	}
+	l.metrics.size.Set(float64(l.Size()))
+	if s := l.latest.Load(); s != nil {
+		l.metrics.cpSize.Set(float64(s.Tree.N))
 	}
 	if l.latest.Load() == nil {
 		if err := l.checkpoint(ctx); err != nil {
@@ -368,6 +381,8 @@ func (l *Log) Subscribe() <-chan struct{} {
 
 func (l *Log) release(s *Signed) {
 	l.latest.Store(s)
+	l.metrics.checkpoints.Inc()
+	l.metrics.cpSize.Set(float64(s.Tree.N))
 	l.cpMu.Lock()
 	close(l.cpChanged)
 	l.cpChanged = make(chan struct{})

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tillit/tillit/internal/keys"
 	"github.com/tillit/tillit/store"
 	"github.com/tillit/tillit/store/memstore"
 	"github.com/tillit/tillit/store/sqlite"
@@ -158,4 +161,46 @@ func hashes[T ~[]H, H ~[32]byte](p T) [][]byte {
 		out[i] = p[i][:]
 	}
 	return out
+}
+
+func TestMetrics(t *testing.T) {
+	ctx := context.Background()
+	s, _ := testKey(t)
+	reg := prometheus.NewRegistry()
+	lg, err := Open(ctx, memstore.New(), Options{Origin: testOrigin, Signer: s, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	idx, err := lg.AppendAll(ctx, [][]byte{entry(0), entry(1), entry(2)})
+	if err != nil || len(idx) != 3 {
+		t.Fatal(idx, err)
+	}
+	if _, err := lg.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(lg.metrics.appends); got != 3 {
+		t.Errorf("appends_total = %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(lg.metrics.cpSize); got != 3 {
+		t.Errorf("checkpoint_size = %v, want 3", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "tillit_log_size"); err != nil || n != 1 {
+		t.Errorf("tillit_log_size registered %d times (%v), want 1", n, err)
+	}
+	// A second log with another origin can share the registry.
+	s2, _, _, _ := keys.Parse(mustKey(t, "example/other"))
+	lg2, err := Open(ctx, memstore.New(), Options{Origin: "example/other", Signer: s2, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg2.Close()
+}
+
+func mustKey(t *testing.T, name string) string {
+	skey, _, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return skey
 }

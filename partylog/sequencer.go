@@ -253,15 +253,21 @@ func (l *Log) commit(ctx context.Context, p *pending) {
 		l.requeue(p.reqs) // prepared on top of a failed batch: prepare again
 		return
 	}
+	start := time.Now()
 	err := l.st.Append(ctx, b)
 	if err != nil {
 		err = l.recoverAppend(ctx, b, err)
 	}
 	if err != nil {
 		l.epoch.Add(1) // batches prepared on top of this one are void
+		l.metrics.appendErrs.Add(float64(len(p.reqs)))
 		answer(p.reqs, -1, err)
 		return
 	}
+	l.metrics.commit.Observe(time.Since(start).Seconds())
+	l.metrics.batch.Observe(float64(len(p.reqs)))
+	l.metrics.appends.Add(float64(len(p.reqs)))
+	l.metrics.size.Set(float64(b.NewSize))
 	l.root = p.root
 	l.size.Store(b.NewSize)
 	answer(p.reqs, b.OldSize, nil)

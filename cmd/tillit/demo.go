@@ -106,7 +106,7 @@ func (d *demo) run(ctx context.Context, stderr io.Writer) error {
 		if err := initLogDir(dir, origin, ""); err != nil {
 			return err
 		}
-		l, err := openLogDir(ctx, dir, cliLogger(stderr))
+		l, err := openLogDir(ctx, dir, cliLogger(stderr), nil)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tillit/tillit/internal/keys"
 	"github.com/tillit/tillit/partylog"
 	"github.com/tillit/tillit/store/sqlite"
@@ -65,7 +66,8 @@ func (d *logDir) Close() error {
 }
 
 // openLogDir opens the log in dir and starts it.
-func openLogDir(ctx context.Context, dir string, logger *slog.Logger) (*logDir, error) {
+// Metrics go to reg if it is not nil.
+func openLogDir(ctx context.Context, dir string, logger *slog.Logger, reg prometheus.Registerer) (*logDir, error) {
 	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, withHint(fmt.Errorf("no log in %s", dir), fmt.Sprintf("create one with 'tillit log init --dir %s --origin ORIGIN'", dir))
 	}
@@ -82,7 +84,7 @@ func openLogDir(ctx context.Context, dir string, logger *slog.Logger) (*logDir, 
 		db.Close()
 		return nil, fmt.Errorf("%w (is %s the key of this log?)", err, keyFile)
 	}
-	lg, err := partylog.Open(ctx, st, partylog.Options{Origin: signer.Name(), Signer: signer, Verifier: verifier, Logger: logger})
+	lg, err := partylog.Open(ctx, st, partylog.Options{Origin: signer.Name(), Signer: signer, Verifier: verifier, Logger: logger, Registerer: reg})
 	if err != nil {
 		db.Close()
 		if errors.Is(err, partylog.ErrFatal) {

@@ -45,7 +45,7 @@ func runLogAppend(args []string, stdout, stderr io.Writer) error {
 		return withHint(fmt.Errorf("no statements to append"), "give one JSON statement per line on stdin or in files")
 	}
 	ctx := context.Background()
-	d, err := openLogDir(ctx, *dir, cliLogger(stderr))
+	d, err := openLogDir(ctx, *dir, cliLogger(stderr), nil)
 	if err != nil {
 		return err
 	}

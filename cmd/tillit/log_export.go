@@ -17,7 +17,7 @@ func runLogExport(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	ctx := context.Background()
-	d, err := openLogDir(ctx, *dir, cliLogger(stderr))
+	d, err := openLogDir(ctx, *dir, cliLogger(stderr), nil)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func runLogProve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("entry index %q is not a non-negative integer", fs.Arg(0))
 	}
 	ctx := context.Background()
-	d, err := openLogDir(ctx, *dir, cliLogger(stderr))
+	d, err := openLogDir(ctx, *dir, cliLogger(stderr), nil)
 	if err != nil {
 		return err
 	}

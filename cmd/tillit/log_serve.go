@@ -12,10 +12,14 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func runLogServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("log serve", "", "Serves the log read-only over HTTP in the c2sp.org/tlog-tiles layout\n(checkpoint, tile/<L>/<N>, tile/entries/<N>) until interrupted.", stderr)
+	fs := newFlags("log serve", "", "Serves the log read-only over HTTP in the c2sp.org/tlog-tiles layout\n(checkpoint, tile/<L>/<N>, tile/entries/<N>) until interrupted, and Prometheus\nmetrics at /metrics.", stderr)
 	dir := fs.String("dir", "", "log directory (required)")
 	listen := fs.String("listen", "127.0.0.1:7380", "address to listen on")
 	if err := parseFlags(fs, args); err != nil {
@@ -28,17 +32,22 @@ func runLogServe(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
-	d, err := openLogDir(ctx, *dir, logger)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d, err := openLogDir(ctx, *dir, logger, reg)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", d.log.Handler())
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return withHint(err, "choose another --listen address")
 	}
 	srv := &http.Server{
-		Handler:           d.log.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
