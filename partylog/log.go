@@ -124,6 +124,7 @@ type Log struct {
 	// Owned by the committer goroutine (and by Open before it starts).
 	root       sumdb.Hash // root of the durable tree
 	lastCPTime time.Time
+	closeErr   error // set before stopped is closed
 }
 
 // Open opens the log in st, checks the stored tree against the last signed
@@ -245,7 +246,8 @@ func (l *Log) Err() error {
 }
 
 // Close stops the log. Appends already accepted are committed and covered by
-// a final checkpoint; later calls fail with ErrClosed.
+// a final checkpoint; later calls fail with ErrClosed. Close reports an error
+// if the log had stopped on a fatal error or the final checkpoint failed.
 func (l *Log) Close() error {
 	l.once.Do(func() {
 		l.enqMu.Lock()
@@ -254,7 +256,7 @@ func (l *Log) Close() error {
 		close(l.closing)
 	})
 	<-l.stopped
-	return l.Err()
+	return errors.Join(l.Err(), l.closeErr)
 }
 
 type appendReq struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tillit/tillit/store"
 	"github.com/tillit/tillit/tlog"
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
@@ -86,4 +87,31 @@ func (l *Log) ReadTile(ctx context.Context, t sumdb.Tile) ([]byte, error) {
 		return nil, err
 	}
 	return tlog.TruncateBundle(b, t.W)
+}
+
+// Verify checks the whole stored log against its latest released checkpoint,
+// as an auditor would: it reads every entry bundle and hash tile, recomputes
+// every hash from the entries up, and compares them with the stored tiles
+// and the checkpoint's root. It returns the first *tlog.Fault found.
+//
+// Open checks only the O(log n) stored hashes the last checkpoint's root is
+// computed from; Verify finds damage anywhere else (such as a corrupted full
+// tile), which would otherwise only show when a client verifies what the log
+// serves.
+func (l *Log) Verify(ctx context.Context, progress func(done, total int64)) (tlog.Checkpoint, error) {
+	fetch := func(ctx context.Context, path string) ([]byte, error) {
+		if path == "checkpoint" {
+			return l.Latest().Note, nil
+		}
+		t, err := tlog.ParseTilePath(path)
+		if err != nil {
+			return nil, err
+		}
+		b, err := l.ReadTile(ctx, t)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", tlog.ErrNotFound, err)
+		}
+		return b, err
+	}
+	return tlog.VerifyLog(ctx, fetch, l.opts.Origin, l.verifier(), tlog.VerifyOptions{Progress: progress})
 }

@@ -202,6 +202,8 @@ func (l *Log) commitLoop() {
 				if l.Err() == nil && l.Size() > l.latest.Load().Tree.N {
 					if err := l.checkpoint(ctx); err != nil {
 						l.log.Error("couldn't sign the final checkpoint", "err", err)
+						l.closeErr = fmt.Errorf("couldn't sign the final checkpoint: entries %d to %d are durable but not covered by a signed checkpoint until the log is opened again: %w",
+							l.latest.Load().Tree.N, l.Size()-1, err)
 					}
 				}
 				return

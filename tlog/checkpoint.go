@@ -98,6 +98,9 @@ func OpenCheckpoint(msg []byte, origin string, v note.Verifier) (Checkpoint, *no
 	if len(msg) > MaxCheckpointSize {
 		return Checkpoint{}, nil, fmt.Errorf("%w: note of %d bytes exceeds %d", ErrBadCheckpoint, len(msg), MaxCheckpointSize)
 	}
+	if err := canonicalSignatures(msg); err != nil {
+		return Checkpoint{}, nil, err
+	}
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
@@ -144,3 +147,29 @@ func NoteText(msg []byte) (string, error) {
 
 // formatIndex is strconv.FormatInt for indexes, kept here for symmetry with parseDecimal.
 func formatIndex(n int64) string { return strconv.FormatInt(n, 10) }
+
+// canonicalSignatures checks that every signature line of a signed note is
+// "— <name> <base64>" with canonical (strict) base64, so that no two byte
+// strings carry the same signatures: note.Open alone ignores the unused low
+// bits of the last base64 character.
+func canonicalSignatures(msg []byte) error {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return fmt.Errorf("%w: missing blank line before signatures", ErrBadCheckpoint)
+	}
+	sigs := strings.TrimSuffix(string(msg[i+2:]), "\n")
+	for _, line := range strings.Split(sigs, "\n") {
+		rest, ok := strings.CutPrefix(line, "\u2014 ")
+		if !ok {
+			return fmt.Errorf("%w: signature line %q does not start with an em dash and a space", ErrBadCheckpoint, line)
+		}
+		_, b64, ok := strings.Cut(rest, " ")
+		if !ok {
+			return fmt.Errorf("%w: malformed signature line %q", ErrBadCheckpoint, line)
+		}
+		if _, err := base64.StdEncoding.Strict().DecodeString(b64); err != nil {
+			return fmt.Errorf("%w: signature %q is not canonical base64", ErrBadCheckpoint, b64)
+		}
+	}
+	return nil
+}

@@ -111,6 +111,9 @@ func ParseProof(data []byte) (*Proof, error) {
 // and 4). Cosignatures by any of the witnesses verifiers are verified too and
 // returned; which of them suffice is the caller's policy (step 3).
 func VerifyProof(p *Proof, leaf tlog.Hash, origin string, logKey note.Verifier, witnesses ...note.Verifier) (Checkpoint, []note.Signature, error) {
+	if err := canonicalSignatures(p.Checkpoint); err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
 	vs := append([]note.Verifier{logKey}, witnesses...)
 	n, err := note.Open(p.Checkpoint, note.VerifierList(vs...))
 	if err != nil {

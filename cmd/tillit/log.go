@@ -31,6 +31,7 @@ var logCommands = []command{
 	{"serve", "serve a log over HTTP as tlog-tiles", runLogServe},
 	{"export", "write a log as static tlog-tiles files", runLogExport},
 	{"verify", "fetch a whole log (URL or directory) and verify it", runLogVerify},
+	{"check", "check a log's own store from the entries up", runLogCheck},
 	{"prove", "print a tlog-proof for an entry", runLogProve},
 }
 
