@@ -150,7 +150,7 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 		opts:      opts,
 		st:        st,
 		log:       opts.Logger.With("origin", opts.Origin),
-		tiles:     newTileCache(st, 512),
+		tiles:     newTileCache(st, 2048),
 		reqs:      make(chan *appendReq, opts.MaxBatch),
 		toCommit:  make(chan *pending), // one batch committing, one prepared
 		cpWant:    make(chan struct{}, 1),

@@ -86,43 +86,43 @@ func (e *edgeTiles) reader(ctx context.Context, overlay *[]sumdb.Hash, base int6
 	})
 }
 
-// tileCache serves tile reads for proofs and HTTP. Full tiles never change,
-// so they are cached; partial tiles are read from the store each time.
+// tileCache serves tile reads for proofs and HTTP. A stored tile only ever
+// grows (its first w hashes never change), so a cached tile serves any read
+// of at most its width; a wider read goes to the store and replaces it.
 type tileCache struct {
-	st   store.LogStore
-	max  int
-	mu   sync.Mutex
-	full map[tileKey][]byte
+	st    store.LogStore
+	max   int
+	mu    sync.Mutex
+	tiles map[tileKey][]byte
 }
 
 func newTileCache(st store.LogStore, max int) *tileCache {
-	return &tileCache{st: st, max: max, full: make(map[tileKey][]byte)}
+	return &tileCache{st: st, max: max, tiles: make(map[tileKey][]byte)}
 }
 
 // read returns the first w hashes of tile (level, n).
 func (c *tileCache) read(ctx context.Context, level int, n int64, w int) ([]byte, error) {
+	k := tileKey{level, n}
 	c.mu.Lock()
-	d, ok := c.full[tileKey{level, n}]
+	d := c.tiles[k]
 	c.mu.Unlock()
-	if !ok {
+	if len(d) < w*sumdb.HashSize {
 		var err error
 		if d, err = c.st.ReadTile(ctx, level, n); err != nil {
 			return nil, err
 		}
-		if len(d) == tlog.TileWidth*sumdb.HashSize {
-			c.mu.Lock()
-			if len(c.full) >= c.max {
-				for k := range c.full { // evict an arbitrary tile
-					delete(c.full, k)
-					break
-				}
-			}
-			c.full[tileKey{level, n}] = d
-			c.mu.Unlock()
+		if len(d) < w*sumdb.HashSize {
+			return nil, fmt.Errorf("stored tile %d/%d holds %d hashes, need %d", level, n, len(d)/sumdb.HashSize, w)
 		}
-	}
-	if len(d) < w*sumdb.HashSize {
-		return nil, fmt.Errorf("stored tile %d/%d holds %d hashes, need %d", level, n, len(d)/sumdb.HashSize, w)
+		c.mu.Lock()
+		if _, ok := c.tiles[k]; !ok && len(c.tiles) >= c.max {
+			for old := range c.tiles { // evict an arbitrary tile
+				delete(c.tiles, old)
+				break
+			}
+		}
+		c.tiles[k] = d
+		c.mu.Unlock()
 	}
 	return d[:w*sumdb.HashSize], nil
 }
