@@ -53,6 +53,7 @@ type Result struct {
 	// all CPUs used by other processes during it.
 	IdleBefore float64 `json:"idle_before"`
 	OtherCPU   float64 `json:"other_cpu"`
+	Tries      int     `json:"tries,omitempty"`
 }
 
 // startTable records, per log index, when its Append call started
