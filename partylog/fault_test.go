@@ -27,7 +27,6 @@ import (
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
-
 // quietLogger sends the log's operational events to t.Log, and drops them
 // once the test has finished.
 func quietLogger(t testing.TB) *slog.Logger {

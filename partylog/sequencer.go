@@ -137,54 +137,15 @@ func answer(reqs []*appendReq, first int64, err error) {
 
 // prepare computes the new hashes, tiles, bundle chunks and root for a batch.
 func (l *Log) prepare(ctx context.Context, old int64, reqs []*appendReq) (*pending, error) {
-	base := sumdb.StoredHashCount(old)
-	overlay := make([]sumdb.Hash, 0, 2*len(reqs)+1)
-	hr := l.edge.reader(ctx, &overlay, base)
+	entries := make([][]byte, len(reqs))
 	for i, r := range reqs {
-		hs, err := sumdb.StoredHashes(old+int64(i), r.entry, hr)
-		if err != nil {
-			return nil, fmt.Errorf("couldn't hash entry %d: %w", old+int64(i), err)
-		}
-		overlay = append(overlay, hs...)
+		entries[i] = r.entry
 	}
-	newSize := old + int64(len(reqs))
-	p := &pending{reqs: reqs, batch: &store.Batch{OldSize: old, NewSize: newSize}}
-	for _, t := range sumdb.NewTiles(tlog.TileHeight, old, newSize) {
-		data, err := sumdb.ReadTileData(t, hr)
-		if err != nil {
-			return nil, fmt.Errorf("couldn't build tile %d/%d: %w", t.L, t.N, err)
-		}
-		p.batch.Tiles = append(p.batch.Tiles, store.Tile{Level: t.L, N: t.N, Data: data})
-	}
-	p.batch.Chunks = chunks(old, reqs)
-	root, err := l.treeHash(ctx, newSize, hr)
+	b, root, err := buildBatch(ctx, l.edge, old, entries)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't compute the root at size %d: %w", newSize, err)
+		return nil, err
 	}
-	p.root = root
-	return p, nil
-}
-
-// chunks splits a batch's entries into per-bundle chunks.
-func chunks(old int64, batch []*appendReq) []store.Chunk {
-	var out []store.Chunk
-	for i := 0; i < len(batch); {
-		idx := old + int64(i)
-		c := store.Chunk{N: idx / tlog.TileWidth, Start: int(idx % tlog.TileWidth)}
-		n := min(tlog.TileWidth-c.Start, len(batch)-i)
-		size := 0
-		for _, r := range batch[i : i+n] {
-			size += 2 + len(r.entry)
-		}
-		c.Data = make([]byte, 0, size)
-		for _, r := range batch[i : i+n] {
-			c.Data, _ = tlog.AppendBundleEntry(c.Data, r.entry) // sizes checked in Append
-		}
-		c.Count = n
-		out = append(out, c)
-		i += n
-	}
-	return out
+	return &pending{reqs: reqs, batch: b, root: root}, nil
 }
 
 // commitLoop is the committer goroutine: the only one that writes to the store.
