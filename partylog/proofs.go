@@ -61,7 +61,11 @@ func (l *Log) Entry(ctx context.Context, index int64) ([]byte, error) {
 	if index < 0 || index >= l.Size() {
 		return nil, fmt.Errorf("entry %d: %w (log has %d entries)", index, ErrOutOfRange, l.Size())
 	}
-	b, err := l.st.ReadBundle(ctx, index/tlog.TileWidth)
+	return readEntry(ctx, l.st, index)
+}
+
+func readEntry(ctx context.Context, st store.LogStore, index int64) ([]byte, error) {
+	b, err := st.ReadBundle(ctx, index/tlog.TileWidth)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +83,14 @@ func (l *Log) Entry(ctx context.Context, index int64) ([]byte, error) {
 // ReadTile returns tile t (a hash tile, or an entry bundle if t.L is
 // tlog.EntriesLevel) as it is in any tree with at least the entries t spans.
 func (l *Log) ReadTile(ctx context.Context, t sumdb.Tile) ([]byte, error) {
+	return readTile(ctx, l.st, l.tiles, t)
+}
+
+func readTile(ctx context.Context, st store.LogStore, tiles *tileCache, t sumdb.Tile) ([]byte, error) {
 	if t.L != tlog.EntriesLevel {
-		return l.tiles.read(ctx, t.L, t.N, t.W)
+		return tiles.read(ctx, t.L, t.N, t.W)
 	}
-	b, err := l.st.ReadBundle(ctx, t.N)
+	b, err := st.ReadBundle(ctx, t.N)
 	if err != nil {
 		return nil, err
 	}

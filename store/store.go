@@ -49,6 +49,10 @@ type Batch struct {
 	OldSize, NewSize int64
 	Tiles            []Tile  // every hash tile the append changed, whole
 	Chunks           []Chunk // the new entries
+	// Checkpoint, if set, is recorded in the same transaction, with the
+	// checks of SetCheckpoint applied against NewSize (a mirror stores a
+	// peer's entries and its signed checkpoint for them atomically).
+	Checkpoint *Checkpoint
 }
 
 // Checkpoint is a signed checkpoint as stored: the tree it signs and the note.

@@ -100,9 +100,19 @@ func (l *Log) Append(ctx context.Context, b *store.Batch) error {
 	if l.state.Size != b.OldSize {
 		return fmt.Errorf("append at size %d, stored %d: %w", b.OldSize, l.state.Size, store.ErrConflict)
 	}
+	if b.Checkpoint != nil {
+		if err := l.checkCheckpoint(*b.Checkpoint, b.NewSize); err != nil {
+			return err
+		}
+	}
 	o, faulty := l.fault(OpAppend)
 	if faulty && o == Lost {
 		return ErrInjected
+	}
+	if b.Checkpoint != nil {
+		c := *b.Checkpoint
+		c.Note = slices.Clone(c.Note)
+		l.state.Checkpoint = c
 	}
 	for _, c := range b.Chunks {
 		c.Data = slices.Clone(c.Data)
@@ -123,14 +133,8 @@ func (l *Log) Append(ctx context.Context, b *store.Batch) error {
 func (l *Log) SetCheckpoint(ctx context.Context, c store.Checkpoint) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	old := l.state.Checkpoint
-	switch {
-	case c.Size > l.state.Size:
-		return fmt.Errorf("checkpoint of size %d beyond stored size %d: %w", c.Size, l.state.Size, store.ErrConflict)
-	case old.Note != nil && c.Size < old.Size:
-		return fmt.Errorf("checkpoint of size %d below stored %d: %w", c.Size, old.Size, store.ErrConflict)
-	case old.Note != nil && c.Size == old.Size && c.Root != old.Root:
-		return fmt.Errorf("second root for size %d: %w", c.Size, store.ErrConflict)
+	if err := l.checkCheckpoint(c, l.state.Size); err != nil {
+		return err
 	}
 	o, faulty := l.fault(OpSetCheckpoint)
 	if faulty && o == Lost {
@@ -183,4 +187,18 @@ func (l *Log) CorruptTile(level int, n int64, offset int) bool {
 	}
 	d[offset] ^= 0xff
 	return true
+}
+
+// checkCheckpoint applies the rules of store.LogStore.SetCheckpoint.
+func (l *Log) checkCheckpoint(c store.Checkpoint, size int64) error {
+	old := l.state.Checkpoint
+	switch {
+	case c.Size > size:
+		return fmt.Errorf("checkpoint of size %d beyond stored size %d: %w", c.Size, size, store.ErrConflict)
+	case old.Note != nil && c.Size < old.Size:
+		return fmt.Errorf("checkpoint of size %d below stored %d: %w", c.Size, old.Size, store.ErrConflict)
+	case old.Note != nil && c.Size == old.Size && c.Root != old.Root:
+		return fmt.Errorf("second root for size %d: %w", c.Size, store.ErrConflict)
+	}
+	return nil
 }

@@ -80,6 +80,11 @@ func (l *Log) Append(ctx context.Context, b *store.Batch) (err error) {
 			}
 		}
 	}
+	if b.Checkpoint != nil {
+		if err := setCheckpoint(ctx, tx, l.id, *b.Checkpoint); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("couldn't commit append: %w", err)
 	}
@@ -97,21 +102,8 @@ func (l *Log) SetCheckpoint(ctx context.Context, c store.Checkpoint) (err error)
 			tx.Rollback()
 		}
 	}()
-	var size, cpSize int64
-	var root []byte
-	if err := tx.QueryRowContext(ctx, `SELECT size, cp_size, cp_root FROM logs WHERE id = ?`, l.id).Scan(&size, &cpSize, &root); err != nil {
-		return fmt.Errorf("couldn't read log state: %w", err)
-	}
-	switch {
-	case c.Size > size:
-		return fmt.Errorf("checkpoint of size %d beyond stored size %d: %w", c.Size, size, store.ErrConflict)
-	case root != nil && c.Size < cpSize:
-		return fmt.Errorf("checkpoint of size %d below stored checkpoint size %d: %w", c.Size, cpSize, store.ErrConflict)
-	case root != nil && c.Size == cpSize && string(root) != string(c.Root[:]):
-		return fmt.Errorf("second root for size %d: %w", c.Size, store.ErrConflict)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE logs SET cp_size = ?, cp_root = ?, cp_note = ? WHERE id = ?`, c.Size, c.Root[:], c.Note, l.id); err != nil {
-		return fmt.Errorf("couldn't write checkpoint: %w", err)
+	if err := setCheckpoint(ctx, tx, l.id, c); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("couldn't commit checkpoint: %w", err)
@@ -155,4 +147,27 @@ func (l *Log) ReadBundle(ctx context.Context, n int64) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %d: %w", n, store.ErrNotFound)
 	}
 	return out, nil
+}
+
+// setCheckpoint records c as the log's last checkpoint within tx, refusing
+// one beyond the stored size, below the stored checkpoint, or with a second
+// root for its size.
+func setCheckpoint(ctx context.Context, tx *sql.Tx, id int64, c store.Checkpoint) error {
+	var size, cpSize int64
+	var root []byte
+	if err := tx.QueryRowContext(ctx, `SELECT size, cp_size, cp_root FROM logs WHERE id = ?`, id).Scan(&size, &cpSize, &root); err != nil {
+		return fmt.Errorf("couldn't read log state: %w", err)
+	}
+	switch {
+	case c.Size > size:
+		return fmt.Errorf("checkpoint of size %d beyond stored size %d: %w", c.Size, size, store.ErrConflict)
+	case root != nil && c.Size < cpSize:
+		return fmt.Errorf("checkpoint of size %d below stored checkpoint size %d: %w", c.Size, cpSize, store.ErrConflict)
+	case root != nil && c.Size == cpSize && string(root) != string(c.Root[:]):
+		return fmt.Errorf("second root for size %d: %w", c.Size, store.ErrConflict)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE logs SET cp_size = ?, cp_root = ?, cp_note = ? WHERE id = ?`, c.Size, c.Root[:], c.Note, id); err != nil {
+		return fmt.Errorf("couldn't write checkpoint: %w", err)
+	}
+	return nil
 }
