@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -99,4 +100,30 @@ func openLogDir(ctx context.Context, dir string, logger *slog.Logger, reg promet
 // cliLogger logs warnings and errors as text to stderr.
 func cliLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// dirCommand parses the flags of a log subcommand that takes --dir and
+// nargs positional arguments (-1: any number), opens the log, and runs fn.
+// extra, if set, defines more flags before parsing.
+func dirCommand(name, argsUsage, summary string, nargs int, args []string, stderr io.Writer,
+	extra func(*flag.FlagSet), fn func(ctx context.Context, d *logDir, fs *flag.FlagSet) error) error {
+	fs := newFlags(name, argsUsage, summary, stderr)
+	dir := fs.String("dir", "", "log directory (required)")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || (nargs >= 0 && fs.NArg() != nargs) {
+		fs.Usage()
+		return errUsage
+	}
+	ctx := context.Background()
+	d, err := openLogDir(ctx, *dir, cliLogger(stderr), nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fn(ctx, d, fs)
 }

@@ -26,6 +26,7 @@ func init() {
 		{"demo", "show a log working end to end on loopback, with checks", runDemo},
 		{"keygen", "generate a log signing key", runKeygen},
 		{"log", "operate on a log: init, append, serve, export, verify, prove", runLog},
+		{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime},
 	}
 }
 
