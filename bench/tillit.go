@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"path/filepath"
+	"time"
 
 	"github.com/tillit/tillit/partylog"
+	"github.com/tillit/tillit/store"
 	"github.com/tillit/tillit/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -35,17 +37,25 @@ func OpenTillit(ctx context.Context, dir string, _ int) (Log, error) {
 		db.Close()
 		return nil, err
 	}
-	lg, err := partylog.Open(ctx, st, partylog.Options{Origin: origin, Signer: signer, CheckpointInterval: TillitCheckpointInterval})
+	var ls store.LogStore = st
+	var ts *timedStore
+	if TillitStoreStats != nil {
+		ts = &timedStore{LogStore: st}
+		ls = ts
+	}
+	lg, err := partylog.Open(ctx, ls, partylog.Options{Origin: origin, Signer: signer, CheckpointInterval: TillitCheckpointInterval})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &tillitLog{db: db, lg: lg}, nil
+	return &tillitLog{db: db, lg: lg, stats: ts, opened: time.Now()}, nil
 }
 
 type tillitLog struct {
-	db *sqlite.DB
-	lg *partylog.Log
+	db     *sqlite.DB
+	lg     *partylog.Log
+	stats  *timedStore
+	opened time.Time
 }
 
 // Append returns once partylog reports the entry durable: committed in a
@@ -73,6 +83,9 @@ func (l *tillitLog) WatchCheckpoints(ctx context.Context, publish func(uint64)) 
 
 func (l *tillitLog) Close() error {
 	err := l.lg.Close()
+	if l.stats != nil {
+		l.stats.report(TillitStoreStats, time.Since(l.opened))
+	}
 	if err2 := l.db.Close(); err == nil {
 		err = err2
 	}

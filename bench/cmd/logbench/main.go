@@ -50,6 +50,7 @@ var (
 	keep        = flag.Bool("keep", false, "keep the log directories")
 	cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile per run to this prefix (+ .system.cN.rR.pprof)")
 	memProfile  = flag.String("memprofile", "", "write a heap profile per run to this prefix (+ .system.cN.rR.pprof)")
+	storeStats  = flag.Bool("tillit-store-stats", false, "print how long tillit's store writes take (a diagnostic; adds a little overhead)")
 	verbose     = flag.Bool("v", false, "let the systems log to stderr")
 	child       = flag.Bool("child", false, "internal: run one measurement and print it as JSON")
 	runNumber   = flag.Int("run", 0, "internal: run number for -child")
@@ -58,6 +59,7 @@ var (
 	maxOther    = flag.Float64("max-other", 0, "if other processes used more than this fraction of the machine during a run, repeat it (up to -retries times) and keep the least disturbed; 0 disables")
 	retries     = flag.Int("retries", 2, "repeats allowed per run for -max-other")
 	report      = flag.Bool("report", false, "don't run: merge the JSON result files given as arguments and print the tables")
+	reportOther = flag.Float64("report-max-other", 0, "with -report, leave out runs during which other processes used more than this fraction of the machine; 0 keeps all")
 	waitIdleMax = flag.Duration("wait-idle-max", 2*time.Minute, "longest wait for -wait-idle before running anyway")
 )
 
@@ -73,6 +75,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *storeStats {
+		bench.TillitStoreStats = os.Stderr
+	}
 	if *child {
 		res, err := measure(ctx, *systemFlag, *concurrency, *runNumber)
 		if res != nil {
@@ -199,6 +204,9 @@ func readResults(files []string) []bench.Result {
 			log.Fatalf("%s: %v", f, err)
 		}
 		for _, r := range v.Runs {
+			if *reportOther > 0 && r.OtherCPU > *reportOther {
+				continue
+			}
 			k := fmt.Sprintf("%s/%d", r.System, r.Concurrency)
 			next[k]++
 			r.Run = next[k]
@@ -225,7 +233,7 @@ func spawn(ctx context.Context, system string, c, run int) (*bench.Result, error
 	args := []string{"-child", "-system", system, "-c", strconv.Itoa(c), "-run", strconv.Itoa(run),
 		"-duration", duration.String(), "-n", strconv.FormatUint(*nFlag, 10), "-entry", strconv.Itoa(*entrySize),
 		"-dir", *dirFlag, "-cpwait", cpWait.String(), "-tessera-tuned-age", tunedAge.String(),
-		"-keep=" + strconv.FormatBool(*keep), "-v=" + strconv.FormatBool(*verbose),
+		"-keep=" + strconv.FormatBool(*keep), "-tillit-store-stats=" + strconv.FormatBool(*storeStats), "-v=" + strconv.FormatBool(*verbose),
 		"-cpuprofile", *cpuProfile, "-memprofile", *memProfile}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
