@@ -172,7 +172,9 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 	if s := l.latest.Load(); s != nil {
 		l.metrics.cpSize.Set(float64(s.Tree.N))
 	}
-	if l.latest.Load() == nil {
+	if s := l.latest.Load(); s == nil || s.Tree.N < l.Size() {
+		// No checkpoint yet, or entries stored after the last one (the
+		// final checkpoint at Close failed, or the process died first).
 		if err := l.checkpoint(ctx); err != nil {
 			return nil, fmt.Errorf("couldn't sign the first checkpoint: %w", err)
 		}

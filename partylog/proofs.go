@@ -123,3 +123,32 @@ func (l *Log) Verify(ctx context.Context, progress func(done, total int64)) (tlo
 	}
 	return tlog.VerifyLog(ctx, fetch, l.opts.Origin, l.verifier(), tlog.VerifyOptions{Progress: progress})
 }
+
+// Entries returns entries [start, end) of the log, reading whole bundles.
+func (l *Log) Entries(ctx context.Context, start, end int64) ([][]byte, error) {
+	if start < 0 || start > end || end > l.Size() {
+		return nil, fmt.Errorf("entries %d to %d: %w (log has %d entries)", start, end, ErrOutOfRange, l.Size())
+	}
+	return readEntries(ctx, l.st, start, end)
+}
+
+func readEntries(ctx context.Context, st store.LogStore, start, end int64) ([][]byte, error) {
+	var out [][]byte
+	for n := start / tlog.TileWidth; n*tlog.TileWidth < end; n++ {
+		b, err := st.ReadBundle(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		es, err := tlog.SplitBundle(b)
+		if err != nil {
+			return nil, fmt.Errorf("stored bundle %d: %w", n, err)
+		}
+		first := n * tlog.TileWidth
+		lo, hi := max(start-first, 0), min(end-first, int64(len(es)))
+		if hi < min(end-first, tlog.TileWidth) {
+			return nil, fmt.Errorf("stored bundle %d holds %d entries, need %d", n, len(es), min(end-first, tlog.TileWidth))
+		}
+		out = append(out, es[lo:hi]...)
+	}
+	return out, nil
+}

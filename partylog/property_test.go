@@ -140,7 +140,8 @@ func (p *propLog) open() {
 }
 
 func (p *propLog) close() {
-	if err := p.lg.Load().Close(); err != nil {
+	// A checkpoint fault still queued is taken by the final checkpoint.
+	if err := p.lg.Load().Close(); err != nil && !errors.Is(err, memstore.ErrInjected) {
 		p.rt.Errorf("Close: %v", err)
 	}
 	p.srv.Close()
@@ -285,16 +286,22 @@ func (p *propLog) checkpointFault() {
 // on the same store must come back with it.
 func (p *propLog) reopen() {
 	lg := p.lg.Load()
-	if err := lg.Close(); err != nil {
-		p.rt.Fatalf("Close: %v", err)
+	cerr := lg.Close()
+	if cerr != nil && !errors.Is(cerr, memstore.ErrInjected) {
+		p.rt.Fatalf("Close: %v", cerr)
 	}
 	final := lg.Latest()
-	if final.Tree.N != int64(len(p.want)) {
+	if cerr == nil && final.Tree.N != int64(len(p.want)) {
 		p.rt.Fatalf("final checkpoint has size %d, want %d", final.Tree.N, len(p.want))
 	}
 	p.open()
-	if got := p.lg.Load().Latest(); !bytes.Equal(got.Note, final.Note) {
+	got := p.lg.Load().Latest()
+	if cerr == nil && !bytes.Equal(got.Note, final.Note) {
 		p.rt.Fatalf("reopened with checkpoint %v, closed with %v", got.Tree, final.Tree)
+	}
+	if got.Tree.N != int64(len(p.want)) {
+		// A failed final checkpoint is made good by the first one after Open.
+		p.rt.Fatalf("reopened with checkpoint size %d, want %d", got.Tree.N, len(p.want))
 	}
 }
 

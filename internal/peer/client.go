@@ -1,0 +1,87 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tillit/tillit/cosign"
+	"github.com/tillit/tillit/internal/link"
+	"github.com/tillit/tillit/partylog"
+	"github.com/tillit/tillit/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// ErrNoReceipt is returned when a push was not receipted.
+var ErrNoReceipt = errors.New("push not receipted")
+
+// Receipt is a peer's cosignature on one of our checkpoints: proof that the
+// peer durably stored every entry up to its size, at Time.
+type Receipt struct {
+	Checkpoint  tlog.Checkpoint
+	Note        []byte
+	Cosignature note.Signature
+	Time        time.Time
+}
+
+// Pusher pushes one log to one peer.
+type Pusher struct {
+	Log       *partylog.Log
+	Client    *link.Client
+	Cosigner  *cosign.Verifier // the peer's receipt key
+	Tolerance time.Duration    // clock tolerance for receipts (default cosign.DefaultClockTolerance)
+	Now       func() time.Time // default time.Now
+
+	next int64 // where the peer's mirror ends, as far as we know
+}
+
+// Push sends the latest checkpoint and the entries the peer lacks, and
+// returns the peer's receipt. It learns where the peer's mirror ends from a
+// 409 answer and tries again, up to three times.
+func (p *Pusher) Push(ctx context.Context) (Receipt, error) {
+	cp := p.Log.Latest()
+	text, err := tlog.NoteText(cp.Note)
+	if err != nil {
+		return Receipt{}, err
+	}
+	for range 3 {
+		start := min(p.next, cp.Tree.N)
+		entries, err := p.Log.Entries(ctx, start, cp.Tree.N)
+		if err != nil {
+			return Receipt{}, err
+		}
+		body, err := (&Push{Origin: cp.Origin, Start: start, Checkpoint: cp.Note, Entries: entries}).Marshal()
+		if err != nil {
+			return Receipt{}, err
+		}
+		resp, err := p.Client.Post(ctx, PushPath, "application/octet-stream", body)
+		var se *link.StatusError
+		if errors.As(err, &se) && se.StatusCode == http.StatusConflict {
+			info, perr := ParseMirrorInfo(se.Body)
+			if perr != nil {
+				return Receipt{}, fmt.Errorf("%w: 409 with %v", ErrNoReceipt, perr)
+			}
+			p.next = info.Size
+			continue
+		}
+		if err != nil {
+			return Receipt{}, fmt.Errorf("%w: %w", ErrNoReceipt, err)
+		}
+		now, tol := time.Now(), p.Tolerance
+		if p.Now != nil {
+			now = p.Now()
+		}
+		if tol == 0 {
+			tol = cosign.DefaultClockTolerance
+		}
+		sig, ts, err := cosign.VerifyResponse(text, resp.Body, p.Cosigner, now, tol)
+		if err != nil {
+			return Receipt{}, fmt.Errorf("%w: %w", ErrNoReceipt, err)
+		}
+		p.next = cp.Tree.N
+		return Receipt{Checkpoint: cp.Checkpoint, Note: cp.Note, Cosignature: sig, Time: ts}, nil
+	}
+	return Receipt{}, fmt.Errorf("%w: the peer's mirror kept moving", ErrNoReceipt)
+}
