@@ -25,7 +25,7 @@ func init() {
 	commands = []command{
 		{"demo", "show a log working end to end on loopback, with checks", runDemo},
 		{"keygen", "generate a log signing key", runKeygen},
-		{"log", "operate on a log: init, append, serve, export, verify, prove", runLog},
+		{"log", "operate on a log: init, append, serve, export, verify, check, prove", runLog},
 		{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime},
 	}
 }
