@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/tillit/tillit/examples"
+	"github.com/tillit/tillit/regime"
 	"github.com/tillit/tillit/statement"
 	"github.com/tillit/tillit/tlog"
 )
@@ -28,15 +32,20 @@ type demoStep struct {
 }
 
 var demoSteps = []demoStep{
-	{"NATO", "RU", "consultation.request", statement.Routine, `{"subject":"deployment of short- and intermediate-range missiles in Europe","proposal":"reciprocal transparency measures and limits"}`, -1},
-	{"RU", "NATO", "consultation.reply", statement.Routine, `{"text":"ready to discuss missile deployments and military risk reduction"}`, 0},
-	{"NATO", "*", "exercise.notice", statement.Priority, `{"name":"exercise notice","start":"2022-03-14","end":"2022-04-01","area":"Norway","troops":30000,"tanks":220,"aircraft":200}`, -1},
-	{"RU", "NATO", "incident.report", statement.Flash, `{"time":"2022-01-26T14:02:00.000Z","position":"55.3N 19.9E","units":["Su-27"],"description":"unplanned intercept over the Baltic Sea"}`, -1},
-	{"NATO", "RU", "ack", statement.Flash, `{"text":"incident report received; our aircraft withdrew"}`, 3},
+	{"NATO", "RU", "consultation.request", statement.Priority, `{"subject":"deployment of short- and intermediate-range missiles in Europe","text":"We propose talks on reciprocal transparency measures and limits."}`, -1},
+	{"RU", "NATO", "consultation.reply", statement.Priority, `{"text":"Ready to discuss missile deployments and military risk reduction."}`, 0},
+	{"NATO", "*", "exercise.notice", statement.Priority, `{"name":"Cold Response 2022","start":"2022-03-14T00:00:00Z","end":"2022-04-01T00:00:00Z","area":{"name":"Norway","center":{"lat":68.4,"lon":17.4},"radius_km":400},"troops":30000,"tanks":220,"aircraft":200}`, -1},
+	{"RU", "NATO", "incident.report", statement.Flash, `{"time":"2022-01-26T14:02:00Z","position":{"lat":55.3,"lon":19.9},"units":["Su-27"],"description":"unplanned intercept over the Baltic Sea"}`, -1},
+	{"NATO", "RU", "ack", statement.Flash, `{"text":"Incident report received; our aircraft withdrew."}`, 3},
 }
+
+// demoBad is a statement the regime refuses: an exercise notice without the
+// number of tanks.
+const demoBad = `{"name":"unnamed","start":"2022-05-01T00:00:00Z","end":"2022-05-10T00:00:00Z","area":{"center":{"lat":54.7,"lon":20.5},"radius_km":100},"troops":9000,"aircraft":40}`
 
 type demo struct {
 	out    io.Writer
+	regime *regime.Regime
 	dir    string
 	logs   map[string]*logDir
 	urls   map[string]string
@@ -100,10 +109,17 @@ func (d *demo) check(ok bool, format string, args ...any) {
 
 func (d *demo) run(ctx context.Context, stderr io.Writer) error {
 	fmt.Fprintf(d.out, "tillit demo: each party's statements in its own transparency log\nstate in %s\n\n", d.dir)
+	if err := d.loadRegime(); err != nil {
+		return err
+	}
 	for _, party := range []string{"NATO", "RU"} {
 		origin := demoRegime + "/" + party
 		dir := filepath.Join(d.dir, party)
-		if err := initLogDir(dir, origin, ""); err != nil {
+		keyPath, err := d.demoKey(party)
+		if err != nil {
+			return err
+		}
+		if err := initLogDir(dir, origin, keyPath); err != nil {
 			return err
 		}
 		l, err := openLogDir(ctx, dir, cliLogger(stderr), nil)
@@ -116,13 +132,13 @@ func (d *demo) run(ctx context.Context, stderr io.Writer) error {
 			return err
 		}
 		d.urls[party] = url
-		fmt.Fprintf(d.out, "%-4s log %s\n     key %s\n     served at %s\n", party, origin, l.vkey, url)
+		fmt.Fprintf(d.out, "%-4s log %s\n     key %s (the regime's public demo key)\n     served at %s\n", party, origin, l.vkey, url)
 	}
 	fmt.Fprintln(d.out, "\nstatements (January 2022):")
 	if err := d.sendAll(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(d.out, "\nauditor, trusting only the two verifier keys:")
+	fmt.Fprintln(d.out, "\nauditor, trusting only the keys in the signed regime:")
 	d.audit(ctx)
 	return nil
 }
@@ -142,6 +158,9 @@ func (d *demo) sendAll(ctx context.Context) error {
 		parsed, err := statement.Parse(b)
 		if err != nil {
 			return fmt.Errorf("demo statement %d: %w", i, err)
+		}
+		if err := d.regime.CheckStatement(parsed); err != nil {
+			return fmt.Errorf("demo statement %d does not conform to the regime: %w", i, err)
 		}
 		l := d.logs[s.from].log
 		start := time.Now()
@@ -170,20 +189,76 @@ func (d *demo) sendAll(ctx context.Context) error {
 			return err
 		}
 	}
+	// The regime refuses a statement that does not match its type's schema,
+	// before anything is logged.
+	bad, err := statement.Encode(&statement.Statement{Regime: demoRegime, From: "RU", To: []string{statement.All},
+		Type: "exercise.notice", Precedence: statement.Priority, Time: t0.Add(30 * 24 * time.Hour), Body: json.RawMessage(demoBad)})
+	if err != nil {
+		return err
+	}
+	parsed, err := statement.Parse(bad)
+	if err == nil {
+		err = d.regime.CheckStatement(parsed)
+	}
+	d.check(err != nil, "an exercise notice without the number of tanks is refused by the regime: %v", err)
 	return nil
+}
+
+// loadRegime loads the embedded example regime and checks that every party
+// has signed it.
+func (d *demo) loadRegime() error {
+	fsys, err := fs.Sub(examples.NATORussia2022, "nato-russia-2022")
+	if err != nil {
+		return err
+	}
+	data, err := fs.ReadFile(fsys, "regime.toml")
+	if err != nil {
+		return err
+	}
+	if d.regime, err = regime.Parse(data, fsys); err != nil {
+		return err
+	}
+	sigs, err := fs.ReadFile(fsys, "regime.sigs")
+	if err != nil {
+		return err
+	}
+	s, err := regime.ParseSignatures(sigs)
+	if err != nil {
+		return err
+	}
+	st, err := d.regime.Verify(s)
+	var names []string
+	for _, sg := range st.Signatories {
+		names = append(names, sg.Party)
+	}
+	d.check(err == nil && st.InForce(), "regime %s v%d (%s) is in force: signed by %s", st.ID, st.Version, st.Hash, strings.Join(names, ", "))
+	fmt.Fprintln(d.out)
+	return nil
+}
+
+// demoKey writes a party's PUBLIC DEMO log key from the embedded example into
+// the state directory, with the mode tillit requires of key files.
+func (d *demo) demoKey(party string) (string, error) {
+	b, err := fs.ReadFile(examples.NATORussia2022, "nato-russia-2022/demo-keys/"+party+".key")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(d.dir, party+".demo.key")
+	return path, os.WriteFile(path, b, 0o600)
 }
 
 func (d *demo) audit(ctx context.Context) {
 	for _, party := range []string{"NATO", "RU"} {
 		l := d.logs[party]
 		want := l.log.Latest()
+		v := d.regime.Party(party).Verifier() // the auditor trusts the regime's keys only
 		f, _ := tlog.HTTPFetcher(d.urls[party], nil)
-		c, err := tlog.VerifyLog(ctx, f, l.verifier.Name(), l.verifier, tlog.VerifyOptions{Entry: checkStatement})
-		d.check(err == nil && c.Tree == want.Tree, "%s log over HTTP: every entry, tile and the root recomputed, signature valid (size %d)%s", party, c.Tree.N, errSuffix(err))
+		c, err := tlog.VerifyLog(ctx, f, v.Name(), v, tlog.VerifyOptions{Entry: d.checkStatement})
+		d.check(err == nil && c.Tree == want.Tree, "%s log over HTTP: every entry, tile and the root recomputed, signed by the regime's key, every statement conforms (size %d)%s", party, c.Tree.N, errSuffix(err))
 		exp := filepath.Join(d.dir, "export", party)
 		_, err = l.log.Export(ctx, exp, nil)
 		if err == nil {
-			c, err = tlog.VerifyLog(ctx, tlog.DirFetcher(exp), l.verifier.Name(), l.verifier, tlog.VerifyOptions{Entry: checkStatement})
+			c, err = tlog.VerifyLog(ctx, tlog.DirFetcher(exp), v.Name(), v, tlog.VerifyOptions{Entry: d.checkStatement})
 		}
 		d.check(err == nil && c.Tree == want.Tree, "%s log exported to static files and verified offline%s", party, errSuffix(err))
 	}
@@ -223,9 +298,12 @@ func (d *demo) audit(ctx context.Context) {
 	}
 }
 
-func checkStatement(index int64, entry []byte) error {
-	_, err := statement.Parse(entry)
-	return err
+func (d *demo) checkStatement(index int64, entry []byte) error {
+	s, err := statement.Parse(entry)
+	if err != nil {
+		return err
+	}
+	return d.regime.CheckStatement(s)
 }
 
 func errSuffix(err error) string {
