@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -127,7 +128,7 @@ func ratio(a, b float64) string {
 	if b == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f×", a/b)
+	return strconv.FormatFloat(a/b, 'g', 3, 64) + "×"
 }
 
 func cell(s *Summary, f func(*Summary) float64) string {
