@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tillit/tillit/internal/keys"
@@ -24,6 +25,7 @@ const (
 	dbFile   = "log.db"
 	keyFile  = "log.key"
 	vkeyFile = "log.vkey"
+	lockFile = "log.lock"
 )
 
 var logCommands = []command{
@@ -57,6 +59,7 @@ func runLog(args []string, stdout, stderr io.Writer) error {
 
 // logDir is an opened log directory.
 type logDir struct {
+	lock     *os.File
 	db       *sqlite.DB
 	log      *partylog.Log
 	verifier note.Verifier
@@ -64,7 +67,25 @@ type logDir struct {
 }
 
 func (d *logDir) Close() error {
-	return errors.Join(d.log.Close(), d.db.Close())
+	err := errors.Join(d.log.Close(), d.db.Close())
+	d.lock.Close() // releases the lock
+	return err
+}
+
+// lockDir takes the directory's exclusive lock, so that one process at a
+// time runs a log: a second writer would be refused by the store anyway, but
+// only after it had started, and a second reader would serve a stale view.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, withHint(fmt.Errorf("the log in %s is in use by another tillit process", dir),
+			"stop the other process (such as 'tillit log serve') first; one process at a time runs a log")
+	}
+	return f, nil
 }
 
 // openLogDir opens the log in dir and starts it.
@@ -73,6 +94,20 @@ func openLogDir(ctx context.Context, dir string, logger *slog.Logger, reg promet
 	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, withHint(fmt.Errorf("no log in %s", dir), fmt.Sprintf("create one with 'tillit log init --dir %s --origin ORIGIN'", dir))
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	d, err := openLocked(ctx, dir, logger, reg)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	d.lock = lock
+	return d, nil
+}
+
+func openLocked(ctx context.Context, dir string, logger *slog.Logger, reg prometheus.Registerer) (*logDir, error) {
 	signer, verifier, vkey, err := keys.Load(filepath.Join(dir, keyFile))
 	if err != nil {
 		return nil, err
