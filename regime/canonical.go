@@ -27,11 +27,12 @@ func encodeCanonical(r *Regime) []byte {
 	var ps []any
 	for _, p := range parties {
 		ps = append(ps, obj{
-			"endpoints": anys(p.Endpoints),
-			"log_key":   p.LogKey,
-			"name":      p.Name,
-			"role":      string(p.Role),
-			"tls_key":   p.TLSPin(),
+			"cosign_key": p.CosignKey,
+			"endpoints":  anys(p.Endpoints),
+			"log_key":    p.LogKey,
+			"name":       p.Name,
+			"role":       string(p.Role),
+			"tls_key":    p.TLSPin(),
 		})
 	}
 	types := slices.Clone(r.Types)

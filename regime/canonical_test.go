@@ -25,10 +25,27 @@ type vectorFile struct {
 }
 
 type vectorKey struct {
+	Kind  string `json:"kind"` // "log" (signed-note, 0x01) or "cosign" (tlog-cosignature, 0x04)
 	Party string `json:"party"`
 	Gen   int    `json:"gen"`
 	Seed  string `json:"seed"` // hex Ed25519 seed
 	VKey  string `json:"vkey"`
+}
+
+// seedLabel is the label of a vector key's seed (see testSeed).
+func (k vectorKey) seedLabel() string {
+	l := fmt.Sprintf("vectors/%s/%d", k.Party, k.Gen)
+	if k.Kind == "cosign" {
+		l = "cosign " + l
+	}
+	return l
+}
+
+func (k vectorKey) vkey() string {
+	if k.Kind == "cosign" {
+		return testCosignVKey("vectors", k.Party, k.Gen)
+	}
+	return testVKey("vectors", k.Party, k.Gen)
 }
 
 type vector struct {
@@ -50,7 +67,8 @@ var vectorSpecs = []vector{
 	{File: "reordered.toml", Canonical: "full.json", Note: "full.toml said differently: same canonical encoding and hash"},
 	{File: "amendment.toml", Canonical: "amendment.json", Previous: "minimal.toml", Sigs: "amendment.sigs",
 		Signers: []string{"NATO/0", "RU/0", "NATO/1", "OSCE/0"},
-		Note:    "version 2 of minimal.toml: NATO's key rotated, OSCE added; signed by NATO's old and new keys, RU and OSCE"},
+		Note: "version 2 of minimal.toml: NATO's log key rotated, RU's cosign key rotated, OSCE added; " +
+			"signed by NATO's old and new log keys, RU's (unchanged) log key and OSCE"},
 }
 
 const vectorDir = "testdata/vectors"
@@ -70,8 +88,8 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range vf.Keys {
-		if got := testVKey("vectors", k.Party, k.Gen); got != k.VKey || hex.EncodeToString(testSeed(fmt.Sprintf("vectors/%s/%d", k.Party, k.Gen))) != k.Seed {
-			t.Errorf("key %s/%d: vkey %s, recorded %s", k.Party, k.Gen, got, k.VKey)
+		if got := k.vkey(); got != k.VKey || hex.EncodeToString(testSeed(k.seedLabel())) != k.Seed {
+			t.Errorf("%s key %s/%d: vkey %s, recorded %s", k.Kind, k.Party, k.Gen, got, k.VKey)
 		}
 	}
 	regimes := map[string]*Regime{}
@@ -117,11 +135,15 @@ func TestVectors(t *testing.T) {
 // writeVectors recomputes the outputs of the test vectors.
 func writeVectors(t *testing.T) {
 	vf := vectorFile{Comment: "Test vectors of docs/spec/regime.md. Each regime file has the canonical encoding in the named file " +
-		"and the hash (base64 SHA-256 of that file). Keys: seed = SHA-256(\"tillit regime test key vectors/<party>/<gen>\"), " +
-		"an Ed25519 seed; gen 1 is a rotated key. Signature files are signed by the listed keys."}
-	for _, k := range []vectorKey{{Party: "NATO"}, {Party: "RU"}, {Party: "OSCE"}, {Party: "NATO", Gen: 1}} {
-		k.Seed = hex.EncodeToString(testSeed(fmt.Sprintf("vectors/%s/%d", k.Party, k.Gen)))
-		k.VKey = testVKey("vectors", k.Party, k.Gen)
+		"and the hash (base64 SHA-256 of that file). Keys: an Ed25519 seed = SHA-256(\"tillit regime test key vectors/<party>/<gen>\") " +
+		"for a log key (kind log, signed-note type 0x01) and SHA-256(\"tillit regime test key cosign vectors/<party>/<gen>\") " +
+		"for a cosign key (kind cosign, tlog-cosignature type 0x04); gen 1 is a rotated key. Signature files are signed by the listed log keys."}
+	for _, k := range []vectorKey{
+		{Kind: "log", Party: "NATO"}, {Kind: "log", Party: "RU"}, {Kind: "log", Party: "OSCE"}, {Kind: "log", Party: "NATO", Gen: 1},
+		{Kind: "cosign", Party: "NATO"}, {Kind: "cosign", Party: "RU"}, {Kind: "cosign", Party: "OSCE"}, {Kind: "cosign", Party: "RU", Gen: 1},
+	} {
+		k.Seed = hex.EncodeToString(testSeed(k.seedLabel()))
+		k.VKey = k.vkey()
 		vf.Keys = append(vf.Keys, k)
 	}
 	regimes := map[string]*Regime{}

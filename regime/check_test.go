@@ -51,6 +51,8 @@ func example(t testing.TB) *Regime {
 func TestExampleSchemas(t *testing.T) {
 	r := example(t)
 	const (
+		hashA   = "lOswYAzy2DNZPHNqS2HcRH8nrGzHWIIpWCshht7Dw9o="
+		refRU   = "nato-russia-2022/RU/0#" + hashA
 		circle  = `{"center": {"lat": 55.75, "lon": 37.62}, "radius_km": 50}`
 		polygon = `{"name": "Barents Sea", "polygon": [{"lat": 70, "lon": 30}, {"lat": 72, "lon": 40}, {"lat": 70, "lon": 45}]}`
 		launch  = `"launch_window": {"start": "2022-01-20T06:00:00Z", "end": "2022-01-20T10:00:00Z"}, "missile": "RS-24", "launch_area": ` + circle
@@ -91,6 +93,22 @@ func TestExampleSchemas(t *testing.T) {
 		{"ack", `{}`, 1, "", ""},
 		{"ack", `{"text": "Received."}`, 1, "", ""},
 		{"ack", `{"txt": "Received."}`, 1, "body", "additional properties 'txt' not allowed"},
+
+		// The escrow and inspection types; example_bodies_test.go checks
+		// them against the escrow and inspect packages' JSON.
+		{"declaration.commit", `{"scheme": "tillit/escrow/v1", "regime": "nato-russia-2022", "party": "RU", "version": 2, "prev": "", "size": 8, "items_root": "` + hashA + `", "index": "` + hashA + `"}`, 0, "body.prev", "minLength"},
+		{"declaration.commit", `{"scheme": "tillit/escrow/v1", "regime": "inf-2026", "party": "RU", "version": 1, "prev": "", "size": 8, "items_root": "` + hashA + `", "index": "` + hashA + `"}`, 0, "body.regime", "nato-russia-2022"},
+		{"beacon.commit", `{"commit": "` + hashA + `"}`, 1, "", ""},
+		{"beacon.commit", `{"commit": "` + hashA[:42] + `B="}`, 1, "body.commit", "does not match pattern"},
+		{"beacon.reveal", `{"r": "` + hashA + `"}`, 2, "body", "missing property 'nonce'"},
+		{"inspection.request", `{"inspector": "NATO", "host": "RU", "declaration": "` + refRU + `", "scope": "region", "year": 2022}`, 1, "body", "missing property 'region'"},
+		{"inspection.request", `{"inspector": "NATO", "host": "RU", "declaration": "` + refRU + `", "scope": "any", "region": "Kaliningrad", "year": 2022}`, 1, "body", "not"},
+		{"inspection.request", `{"inspector": "NATO", "host": "RU", "declaration": "inf-2026/RU/0#` + hashA + `", "scope": "any", "year": 2022}`, 1, "body.declaration", "does not match pattern"},
+		{"inspection.reply", `{"request": "` + refRU + `", "decision": "accept"}`, 1, "", ""},
+		{"inspection.reply", `{"request": "` + refRU + `", "decision": "refuse"}`, 1, "body", "missing property 'reason'"},
+		{"inspection.reply", `{"request": "` + refRU + `", "decision": "refuse", "reason": " "}`, 1, "", ""},
+		{"inspection.findings", `{"request": "` + refRU + `", "seed": "` + hashA + `", "beacon": [], "region": "K", "site": "C", "opening": "` + refRU + `"}`, 3, "body.beacon", "minItems"},
+		{"inspection.report", `{"request": "` + refRU + `", "findings": "` + refRU + `", "opening": "` + refRU + `", "region": "K", "site": " C"}`, 3, "body.site", "does not match pattern"},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%d", tt.typ, i), func(t *testing.T) {

@@ -10,10 +10,11 @@
 //     checked and an error names the field (and the party or type it
 //     belongs to); settings that are dangerous or meaningless (a zero
 //     heartbeat, an acknowledgment deadline shorter than the receipt
-//     deadline, two parties with one key, a log key not named
-//     "<id>/<party>", a schema that refers to outside documents, ...) are
-//     refused with the reason. Errors are [*Error] values wrapping one of
-//     [ErrSyntax], [ErrUnknownKey], [ErrInvalid] or [ErrUnsafe].
+//     deadline, two parties with one key, a receipt (cosign) key that is the
+//     log key, a log or cosign key not named "<id>/<party>", a schema that
+//     refers to outside documents, ...) are refused with the reason. Errors
+//     are [*Error] values wrapping one of [ErrSyntax], [ErrUnknownKey],
+//     [ErrInvalid] or [ErrUnsafe].
 //   - [Regime.Canonical] is a deterministic encoding of the parsed regime
 //     (spec section "Canonical encoding"), not of the TOML text: two files
 //     that say the same thing in a different order or spelling have the
@@ -25,6 +26,12 @@
 //     amendment every party of the previous version with its previous key
 //     and every party whose key is new. [Regime.Verify] and
 //     [Regime.VerifyAmendment] name exactly who has not signed.
+//   - Every party has a log key (signed-note, type 0x01), which signs its
+//     checkpoints and the regime, and a separate cosign key
+//     (c2sp.org/tlog-cosignature, type 0x04), which signs its receipts.
+//     [Regime.ReceiptPolicy] turns the witness policy into a
+//     c2sp.org/tlog-policy over those keys, so that whether a checkpoint is
+//     final is decided from the signed note alone.
 //   - [Regime.CheckStatement] and [Regime.Evaluate] are pure functions of
 //     their arguments: given the same statement, receipt and acknowledgment
 //     times, every party and any auditor reach the same [Verdict]. Nothing in

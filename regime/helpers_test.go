@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tillit/tillit/cosign"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -49,6 +51,23 @@ func testSigner(t testing.TB, id, party string, gen int) note.Signer {
 	return s
 }
 
+// testCosignVKey returns the verifier key of party's cosign (receipt) key in
+// regime id, key generation gen.
+func testCosignVKey(id, party string, gen int) string {
+	return testCosigner(id, party, gen, nil).Verifier().String()
+}
+
+// testCosigner returns the cosigner matching testCosignVKey, with clock now
+// (time.Now if nil).
+func testCosigner(id, party string, gen int, now func() time.Time) *cosign.Signer {
+	seed := testSeed(fmt.Sprintf("cosign %s/%s/%d", id, party, gen))
+	s, err := cosign.NewSigner(id+"/"+party, ed25519.NewKeyFromSeed(seed), now)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // testTLSPin returns a fixed TLS key pin for a party.
 func testTLSPin(id, party string) string {
 	pub := ed25519.NewKeyFromSeed(testSeed("tls " + id + "/" + party)).Public().(ed25519.PublicKey)
@@ -62,9 +81,10 @@ func testParty(id, name, role string, gen int) string {
 name = %q
 role = %q
 log_key = %q
+cosign_key = %q
 tls_key = %q
 endpoints = ["https://%s.example:8443"]
-`, name, role, testVKey(id, name, gen), testTLSPin(id, name), strings.ToLower(name))
+`, name, role, testVKey(id, name, gen), testCosignVKey(id, name, gen), testTLSPin(id, name), strings.ToLower(name))
 }
 
 // testTypes are the statement types of the test regime: an advance notice,

@@ -33,6 +33,7 @@ type fileRegime struct {
 }
 
 type fileParty struct {
+	CosignKey string   `toml:"cosign_key" json:"cosign_key"`
 	Endpoints []string `toml:"endpoints" json:"endpoints"`
 	LogKey    string   `toml:"log_key" json:"log_key"`
 	Name      string   `toml:"name" json:"name"`

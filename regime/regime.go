@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/tillit/tillit/cosign"
 	"github.com/tillit/tillit/statement"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -40,17 +41,27 @@ type Regime struct {
 
 // A Party is a party to a regime (spec section "Parties").
 type Party struct {
-	Name      string
-	Role      Role
-	LogKey    string            // signed-note verifier key named "<regime id>/<name>"
+	Name   string
+	Role   Role
+	LogKey string // signed-note Ed25519 verifier key (type 0x01) named "<regime id>/<name>"
+	// CosignKey is the party's receipt key: the c2sp.org/tlog-cosignature
+	// verifier key (type 0x04) with which it cosigns the checkpoints of the
+	// logs it mirrors, also named "<regime id>/<name>".
+	CosignKey string
 	TLSKey    ed25519.PublicKey // pinned key of the party's TLS certificates
 	Endpoints []string          // https URLs, in order of preference
 
 	verifier note.Verifier
+	cosigner *cosign.Verifier
 }
 
 // Verifier returns the verifier of the party's log key.
 func (p *Party) Verifier() note.Verifier { return p.verifier }
+
+// Cosigner returns the verifier of the party's receipt key, which checks
+// its c2sp.org/tlog-cosignature cosignatures (receipts) on the checkpoints
+// of other parties' logs.
+func (p *Party) Cosigner() *cosign.Verifier { return p.cosigner }
 
 // TLSPin returns the party's TLS key in the form it has in the regime file,
 // "ed25519:<base64 key>".

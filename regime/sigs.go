@@ -147,9 +147,11 @@ type Signatory struct {
 // Signatories returns the keys that must sign r for it to be in force (spec
 // section "Amendments"). For version 1, prev must be nil and every party of r
 // signs with its log key. For an amendment, prev is the version r amends:
-// every party of prev signs with its key in prev, and every party of r whose
-// key is not its key in prev (an added party, or a rotated key) signs with
-// its new key as well. Errors wrap [ErrAmendment].
+// every party of prev signs with its log key in prev, and every party of r
+// whose log key is not its key in prev (an added party, or a rotated key)
+// signs with its new key as well. A party that rotates its cosign key signs
+// with its log key of prev, as every party of prev does; its Why says so.
+// Errors wrap [ErrAmendment].
 func (r *Regime) Signatories(prev *Regime) ([]Signatory, error) {
 	if prev == nil {
 		if r.Version != 1 {
@@ -166,7 +168,14 @@ func (r *Regime) Signatories(prev *Regime) ([]Signatory, error) {
 	}
 	var out []Signatory
 	for _, p := range prev.Parties {
-		out = append(out, Signatory{Party: p.Name, Key: p.LogKey, Why: fmt.Sprintf("party of version %d", prev.Version), verifier: p.verifier})
+		why := fmt.Sprintf("party of version %d", prev.Version)
+		if np := r.Party(p.Name); np != nil && np.CosignKey != p.CosignKey {
+			// A rotated cosign key is a rotated key, but a cosigner key
+			// signs only checkpoints: the party consents with its
+			// previous log key, which signs here anyway.
+			why += fmt.Sprintf(", new cosign key in version %d", r.Version)
+		}
+		out = append(out, Signatory{Party: p.Name, Key: p.LogKey, Why: why, verifier: p.verifier})
 	}
 	for _, p := range r.Parties {
 		old := prev.Party(p.Name)

@@ -177,7 +177,7 @@ func TestAmendment(t *testing.T) {
 	for _, s := range signatories {
 		got = append(got, s.Party+": "+s.Why)
 	}
-	want := "A: party of version 1|B: party of version 1|O: party of version 1|A: new key in version 2|C: added in version 2"
+	want := "A: party of version 1, new cosign key in version 2|B: party of version 1|O: party of version 1|A: new key in version 2|C: added in version 2"
 	if strings.Join(got, "|") != want {
 		t.Errorf("signatories = %q\nwant %q", strings.Join(got, "|"), want)
 	}
@@ -215,6 +215,47 @@ func TestAmendment(t *testing.T) {
 	}
 	if _, err := VerifyChain(nil, nil); !errors.Is(err, ErrAmendment) {
 		t.Errorf("empty chain: %v", err)
+	}
+}
+
+// TestAmendmentCosignKey rotates only B's cosign key: a rotated key, which
+// B consents to with its (unchanged) log key, as a party of version 1.
+func TestAmendmentCosignKey(t *testing.T) {
+	v1 := mustParse(t, testTOML())
+	text := fmt.Sprintf("id = %q\ntitle = \"Test regime\"\nversion = 2\nprevious = %q\nclock_tolerance = \"30s\"\nheartbeat = \"10s\"\n",
+		testID, v1.Hash()) + testParty(testID, "A", "party", 0) + testParty(testID, "B", "party", 0) + testParty(testID, "O", "observer", 0) + testTypes
+	text = strings.Replace(text, testCosignVKey(testID, "B", 0), testCosignVKey(testID, "B", 1), 1)
+	v2 := mustParse(t, text)
+	if v2.Party("B").Cosigner().String() != testCosignVKey(testID, "B", 1) || v2.Party("B").LogKey != v1.Party("B").LogKey {
+		t.Fatal("B's cosign key is not rotated alone")
+	}
+	signatories, err := v2.Signatories(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range signatories {
+		got = append(got, s.Party+": "+s.Why)
+	}
+	want := "A: party of version 1|B: party of version 1, new cosign key in version 2|O: party of version 1"
+	if strings.Join(got, "|") != want {
+		t.Errorf("signatories = %q\nwant %q", strings.Join(got, "|"), want)
+	}
+	st, err := v2.VerifyAmendment(v1, signAll(t, v2, v1, nil, 0, "A", "O"))
+	if !errors.Is(err, ErrNotInForce) || strings.Join(st.Missing, ",") != "B" {
+		t.Errorf("amendment without B: %+v, %v", st, err)
+	}
+	if st, err := v2.VerifyAmendment(v1, signAll(t, v2, v1, nil, 0, "A", "B", "O")); err != nil || !st.InForce() {
+		t.Errorf("signed amendment: %v", err)
+	}
+	// The rotated cosign key is in force for receipts: B's new key counts
+	// towards the finality of A's log, the old one does not.
+	p, err := v2.ReceiptPolicy("A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := p.Witnesses(); ws[0].Verifier.String() != testCosignVKey(testID, "B", 1) {
+		t.Errorf("A's policy has B's cosign key %s", ws[0].Verifier)
 	}
 }
 

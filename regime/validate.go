@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tillit/tillit/cosign"
 	"github.com/tillit/tillit/statement"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -189,6 +190,9 @@ func (r *Regime) buildParty(i int, fp fileParty, keys, endpoints map[string]stri
 	if err := r.buildLogKey(&p, fp.LogKey, field("log_key"), keys); err != nil {
 		return p, err
 	}
+	if err := r.buildCosignKey(&p, fp.CosignKey, field("cosign_key"), keys); err != nil {
+		return p, err
+	}
 	if err := buildTLSKey(&p, fp.TLSKey, field("tls_key"), keys); err != nil {
 		return p, err
 	}
@@ -235,6 +239,35 @@ func (r *Regime) buildLogKey(p *Party, vkey, field string, keys map[string]strin
 	}
 	keys[string(pub)] = "the log key of party " + p.Name
 	p.LogKey, p.verifier = vkey, v
+	return nil
+}
+
+// buildCosignKey parses a party's receipt key: a c2sp.org/tlog-cosignature
+// verifier key (type 0x04) named like the log key, "<id>/<party>". The name
+// says whose receipt a cosignature is; the key ID, which hashes the type
+// byte too, tells it apart from the log key's signatures.
+func (r *Regime) buildCosignKey(p *Party, vkey, field string, keys map[string]string) error {
+	origin := r.Origin(p.Name)
+	if vkey == "" {
+		return invalid(field, "is required: the party's receipt key, a c2sp.org/tlog-cosignature verifier key (type 0x04) named %q, as cosign.GenerateKey makes", origin)
+	}
+	v, err := cosign.NewVerifier(vkey)
+	if err != nil {
+		return invalid(field, "%q is not a cosigner verifier key (<name>+<id>+base64(0x04 || key)): %s",
+			truncate(vkey), strings.TrimPrefix(err.Error(), cosign.ErrMalformedKey.Error()+": "))
+	}
+	if v.Name() != origin {
+		return invalid(field, "key is named %q, want %q: a party's cosign key is named like its log key, <id>/<party>", truncate(v.Name()), origin)
+	}
+	pub := v.PublicKey()
+	if keys[string(pub)] == "the log key of party "+p.Name {
+		return unsafe(field, "same public key as the party's log_key: receipts (cosignatures, type 0x04) must not be made with the log's signed-note key (type 0x01); generate a separate key")
+	}
+	if other, ok := keys[string(pub)]; ok {
+		return unsafe(field, "same public key as %s: every key must belong to one party and have one use", other)
+	}
+	keys[string(pub)] = "the cosign key of party " + p.Name
+	p.CosignKey, p.cosigner = vkey, v
 	return nil
 }
 

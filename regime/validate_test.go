@@ -1,10 +1,13 @@
 package regime
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/tillit/tillit/cosign"
 )
 
 func TestParseValid(t *testing.T) {
@@ -61,7 +64,25 @@ func appendTOML(add string) func(string) string {
 
 func TestParseErrors(t *testing.T) {
 	keyA, keyB := testVKey(testID, "A", 0), testVKey(testID, "B", 0)
+	cosA, cosB := testCosignVKey(testID, "A", 0), testCosignVKey(testID, "B", 0)
 	pinA := testTLSPin(testID, "A")
+	// cosignFrom returns a cosign key named for party with the public key
+	// of the Ed25519 verifier key vkey (a log key, or a TLS pin's key).
+	cosignFrom := func(party, b64 string) string {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			panic(err)
+		}
+		if len(raw) == 33 {
+			raw = raw[1:]
+		}
+		v, err := cosign.NewVerifierFromPublicKey(testID+"/"+party, raw)
+		if err != nil {
+			panic(err)
+		}
+		return v.String()
+	}
+	keyPart := func(vkey string) string { return strings.SplitN(vkey, "+", 3)[2] }
 	tests := []struct {
 		name string
 		edit func(string) string
@@ -119,6 +140,23 @@ func TestParseErrors(t *testing.T) {
 			`party "B".log_key: key is named "test-regime/A", want "test-regime/B"`},
 		{"log key of another regime", edit(keyB, testVKey("other", "B", 0)), ErrInvalid, `want "test-regime/B"`},
 		{"shared log key", edit(`log_key = "`+keyB, `log_key = "`+keyA), ErrInvalid, `want "test-regime/B"`},
+		{"no cosign key", edit(`cosign_key = "`+cosB+`"`, ""), ErrInvalid, `party "B".cosign_key: is required: the party's receipt key`},
+		{"malformed cosign key", edit(cosB, "nonsense"), ErrInvalid, `party "B".cosign_key: "nonsense" is not a cosigner verifier key`},
+		{"log key as cosign key", edit(`cosign_key = "`+cosB, `cosign_key = "`+keyB), ErrInvalid,
+			`party "B".cosign_key: "` + keyB + `" is not a cosigner verifier key (<name>+<id>+base64(0x04 || key)): signature type 0x01 is a signed-note Ed25519 key (a log key), not a cosigner key (0x04)`},
+		{"wrong cosign key ID", edit(cosB, strings.Replace(cosB, "+"+strings.SplitN(cosB, "+", 3)[1], "+00000000", 1)), ErrInvalid,
+			`party "B".cosign_key: "test-regime/B+00000000+`},
+		{"cosign key of another party", edit(`cosign_key = "`+cosB, `cosign_key = "`+cosA), ErrInvalid,
+			`party "B".cosign_key: key is named "test-regime/A", want "test-regime/B": a party's cosign key is named like its log key`},
+		{"cosign key of another regime", edit(cosB, testCosignVKey("other", "B", 0)), ErrInvalid, `want "test-regime/B"`},
+		{"cosign key is the log key", edit(cosB, cosignFrom("B", keyPart(keyB))), ErrUnsafe,
+			`party "B".cosign_key: same public key as the party's log_key: receipts (cosignatures, type 0x04) must not be made with the log's signed-note key`},
+		{"cosign key is another party's log key", edit(cosB, cosignFrom("B", keyPart(keyA))), ErrUnsafe,
+			`party "B".cosign_key: same public key as the log key of party A`},
+		{"shared cosign key", edit(cosB, cosignFrom("B", keyPart(cosA))), ErrUnsafe,
+			`party "B".cosign_key: same public key as the cosign key of party A`},
+		{"tls key is the cosign key", edit(testTLSPin(testID, "B"), "ed25519:"+base64.StdEncoding.EncodeToString(testCosigner(testID, "B", 0, nil).Verifier().PublicKey())),
+			ErrUnsafe, `party "B".tls_key: same public key as the cosign key of party B`},
 		{"no tls key", edit(`tls_key = "`+pinA+`"`, ""), ErrInvalid, `party "A".tls_key: is required`},
 		{"tls key without prefix", edit(pinA, strings.TrimPrefix(pinA, "ed25519:")), ErrInvalid, "is not an Ed25519 key pin"},
 		{"tls key bad base64", edit(pinA, "ed25519:AAAA"), ErrInvalid, "is not an Ed25519 key pin"},
