@@ -24,7 +24,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"demo", "show a log working end to end on loopback, with checks", runDemo},
-		{"keygen", "generate a log signing key", runKeygen},
+		{"keygen", "generate a log or receipt (cosign) key", runKeygen},
 		{"log", "operate on a log: init, append, serve, export, verify, check, prove", runLog},
 		{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime},
 	}
