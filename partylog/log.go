@@ -166,6 +166,7 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 	}
 	l.metrics = m
 	if err := l.load(ctx); err != nil {
+		m.unregister(opts.Registerer)
 		return nil, err
 	}
 	l.metrics.size.Set(float64(l.Size()))
@@ -176,6 +177,7 @@ func Open(ctx context.Context, st store.LogStore, opts Options) (*Log, error) {
 		// No checkpoint yet, or entries stored after the last one (the
 		// final checkpoint at Close failed, or the process died first).
 		if err := l.checkpoint(ctx); err != nil {
+			m.unregister(opts.Registerer)
 			return nil, fmt.Errorf("couldn't sign the first checkpoint: %w", err)
 		}
 	}
@@ -258,6 +260,7 @@ func (l *Log) Close() error {
 		close(l.closing)
 	})
 	<-l.stopped
+	l.metrics.unregister(l.opts.Registerer)
 	return errors.Join(l.Err(), l.closeErr)
 }
 

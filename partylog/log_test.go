@@ -195,6 +195,13 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg2.Close()
+	// A closed log's metrics are gone: the same origin can open again.
+	lg.Close()
+	lg3, err := Open(ctx, memstore.New(), Options{Origin: testOrigin, Signer: s, Registerer: reg})
+	if err != nil {
+		t.Fatalf("reopening with the same registry: %v", err)
+	}
+	lg3.Close()
 }
 
 func mustKey(t *testing.T, name string) string {

@@ -37,10 +37,26 @@ func newMetrics(reg prometheus.Registerer, origin string) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.appends, m.appendErrs, m.batch, m.commit, m.checkpoints, m.size, m.cpSize} {
+	for _, c := range m.collectors() {
 		if err := reg.Register(c); err != nil {
+			m.unregister(reg)
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.appends, m.appendErrs, m.batch, m.commit, m.checkpoints, m.size, m.cpSize}
+}
+
+// unregister removes the metrics from reg, so that a log that failed to
+// open (or was closed) can be opened again with the same registry.
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
 }
