@@ -54,12 +54,12 @@ func HTTPFetcher(prefix string, hc *http.Client) (Fetcher, error) {
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%s: %w", path, ErrNotFound)
+			return nil, fmt.Errorf("%w at %s", ErrNotFound, req.URL)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s: HTTP %s", path, resp.Status)
+			return nil, fmt.Errorf("HTTP %s from %s", resp.Status, req.URL)
 		}
-		return readLimited(resp.Body, path)
+		return readLimited(resp.Body)
 	}, nil
 }
 
@@ -70,22 +70,24 @@ func DirFetcher(dir string) Fetcher {
 	return func(ctx context.Context, path string) ([]byte, error) {
 		f, err := root.Open(filepath.ToSlash(path))
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", path, ErrNotFound)
+			return nil, fmt.Errorf("%w: no file %s", ErrNotFound, filepath.Join(dir, filepath.FromSlash(path)))
 		} else if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		return readLimited(f, path)
+		return readLimited(f)
 	}
 }
 
-func readLimited(r io.Reader, path string) ([]byte, error) {
+// readLimited reads a resource. Errors do not name the resource: the
+// caller's Fault does.
+func readLimited(r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxResourceSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if len(b) > maxResourceSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxResourceSize)
+		return nil, fmt.Errorf("larger than %d bytes", maxResourceSize)
 	}
 	return b, nil
 }
