@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/tillit/tillit/internal/jsonpos"
 )
 
 // This file implements spec §JSON encoding: every reveal, opening,
@@ -20,7 +22,7 @@ import (
 // column, and show the canonical bytes expected there.
 func decodeCanonical(data []byte, v any) error {
 	if !utf8.Valid(data) {
-		return positioned(data, int64(invalidUTF8At(data)), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
+		return positioned(data, int64(jsonpos.InvalidUTF8(data)), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
@@ -42,10 +44,10 @@ func decodeCanonical(data []byte, v any) error {
 		return jsonError(data, err)
 	}
 	if got := compact.Bytes(); !bytes.Equal(got, canon) {
-		i := firstDiff(got, canon)
-		return positioned(data, originalOffset(data, i), fmt.Errorf(
+		i := jsonpos.FirstDiff(got, canon)
+		return positioned(data, int64(jsonpos.Original(data, i)), fmt.Errorf(
 			"%w: not in canonical form: found %q where the canonical encoding has %q",
-			ErrMalformed, window(got, i), window(canon, i)))
+			ErrMalformed, jsonpos.Window(got, i), jsonpos.Window(canon, i)))
 	}
 	return nil
 }
@@ -122,51 +124,4 @@ func positioned(data []byte, off int64, err error) *ParseError {
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := int(off) - bytes.LastIndexByte(before, '\n')
 	return &ParseError{Line: line, Column: col, Err: err}
-}
-
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return len(data)
-}
-
-func firstDiff(a, b []byte) int {
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
-		i++
-	}
-	return i
-}
-
-func window(b []byte, i int) string {
-	lo, hi := max(i-16, 0), min(i+16, len(b))
-	return string(b[lo:hi])
-}
-
-// originalOffset maps offset i in the compacted form of data back to data.
-func originalOffset(data []byte, i int) int64 {
-	n, inString, escaped := 0, false, false
-	for off, c := range data {
-		insignificant := !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-		if !insignificant {
-			if n == i {
-				return int64(off)
-			}
-			n++
-		}
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		}
-	}
-	return int64(len(data))
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tillit/tillit/internal/jsonpos"
 )
 
 // This file parses inventories (spec §Inventory formats) into declarations.
@@ -25,7 +27,7 @@ import (
 // keys are rejected.
 func ParseJSON(data []byte) (*Declaration, error) {
 	if !utf8.Valid(data) {
-		return nil, positioned(data, int64(invalidUTF8At(data)), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
+		return nil, positioned(data, int64(jsonpos.InvalidUTF8(data)), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
 	}
 	p := &jsonParser{data: data, dec: json.NewDecoder(bytes.NewReader(data)), ids: map[string]int64{}}
 	d, err := p.declaration()

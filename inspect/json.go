@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tillit/tillit/internal/jsonpos"
 	"github.com/tillit/tillit/statement"
 )
 
@@ -81,7 +82,7 @@ func parseBody[T any, PT interface {
 		return fail("", -1, fmt.Errorf("%d bytes, more than %d: %w", len(data), MaxBodySize, ErrMalformed))
 	}
 	if !utf8.Valid(data) {
-		return fail("", invalidUTF8At(data), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
+		return fail("", jsonpos.InvalidUTF8(data), fmt.Errorf("invalid UTF-8: %w", ErrMalformed))
 	}
 	if err := checkShape(data, reflect.TypeFor[T]()); err != nil {
 		var pe *ParseError
@@ -113,10 +114,10 @@ func parseBody[T any, PT interface {
 		return fail("", -1, fmt.Errorf("%v: %w", err, ErrMalformed))
 	}
 	if got := compact.Bytes(); !bytes.Equal(got, canon) {
-		i := firstDiff(got, canon)
-		return fail("", originalOffset(data, i), fmt.Errorf(
+		i := jsonpos.FirstDiff(got, canon)
+		return fail("", jsonpos.Original(data, i), fmt.Errorf(
 			"not in canonical form: found %q where the canonical encoding has %q: %w",
-			window(got, i), window(canon, i), ErrMalformed))
+			jsonpos.Window(got, i), jsonpos.Window(canon, i), ErrMalformed))
 	}
 	return v, nil
 }
@@ -357,50 +358,4 @@ func describe(tok json.Token) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", tok)
-}
-
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return len(data)
-}
-
-func firstDiff(a, b []byte) int {
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
-		i++
-	}
-	return i
-}
-
-func window(b []byte, i int) string {
-	lo, hi := max(i-16, 0), min(i+16, len(b))
-	return string(b[lo:hi])
-}
-
-// originalOffset maps offset i in the compacted form of data back to data.
-func originalOffset(data []byte, i int) int {
-	n, inString, escaped := 0, false, false
-	for off, c := range data {
-		if inString || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-			if n == i {
-				return off
-			}
-			n++
-		}
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		}
-	}
-	return len(data)
 }

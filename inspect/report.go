@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/tillit/tillit/escrow"
+	"github.com/tillit/tillit/internal/jsonpos"
 	"github.com/tillit/tillit/statement"
 )
 
@@ -265,8 +266,8 @@ func describeDiff(got, want *Report, gotBytes, wantBytes []byte) string {
 	if s := diffLists("counts", got.Counts, want.Counts); s != "" {
 		return s
 	}
-	i := firstDiff(gotBytes, wantBytes)
-	return fmt.Sprintf("not the canonical encoding: found %q at byte %d where it has %q", window(gotBytes, i), i, window(wantBytes, i))
+	i := jsonpos.FirstDiff(gotBytes, wantBytes)
+	return fmt.Sprintf("not the canonical encoding: found %q at byte %d where it has %q", jsonpos.Window(gotBytes, i), i, jsonpos.Window(wantBytes, i))
 }
 
 // diffLists names the first entry of want missing from got, or else the
