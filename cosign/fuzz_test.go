@@ -3,13 +3,11 @@ package cosign_test
 import (
 	"errors"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tillit/tillit/cosign"
+	"github.com/tillit/tillit/internal/fuzzseed"
 	"github.com/tillit/tillit/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -104,72 +102,14 @@ func addSeeds(f *testing.F) {
 	}
 }
 
-// seedFileName turns a table case name into a file name.
-func seedFileName(name string) string {
-	return "seed-" + strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r - 'A' + 'a'
-		}
-		return '-'
-	}, strings.ReplaceAll(name, "+", "plus"))
-}
-
-// encodeSeed encodes a value in the "go test fuzz v1" corpus format.
-func encodeSeed(v any) string {
-	switch v := v.(type) {
-	case string:
-		return fmt.Sprintf("go test fuzz v1\nstring(%q)\n", v)
-	case []byte:
-		return fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", v)
-	}
-	panic(fmt.Sprintf("unsupported seed type %T", v))
-}
-
 // TestFuzzSeedCorpus checks that testdata/fuzz holds every table seed.
 func TestFuzzSeedCorpus(t *testing.T) {
 	for target, seeds := range fuzzSeeds {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if *updateCorpus {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		names := map[string]bool{}
+		var ss []fuzzseed.Seed
 		for _, s := range seeds(t) {
-			name := seedFileName(s.name)
-			if names[name] {
-				t.Errorf("%s: two seeds named %s", target, name)
-			}
-			names[name] = true
-			want := encodeSeed(s.val)
-			file := filepath.Join(dir, name)
-			if *updateCorpus {
-				if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(file)
-			if err != nil || string(got) != want {
-				t.Errorf("%s is missing or stale; run go test ./cosign/ -run TestFuzzSeedCorpus -update-corpus", file)
-			}
+			ss = append(ss, fuzzseed.Seed{Name: s.name, Val: s.val})
 		}
-		// Seed files whose table case is gone. (Files the fuzzer writes
-		// are named by hash, without the seed- prefix.)
-		old, _ := filepath.Glob(filepath.Join(dir, "seed-*"))
-		for _, file := range old {
-			if names[filepath.Base(file)] {
-				continue
-			}
-			if *updateCorpus {
-				os.Remove(file)
-			} else {
-				t.Errorf("%s has no table case; run go test ./cosign/ -run TestFuzzSeedCorpus -update-corpus", file)
-			}
-		}
+		fuzzseed.Sync(t, target, ss, *updateCorpus, "go test ./cosign/ -run TestFuzzSeedCorpus -update-corpus")
 	}
 }
 
