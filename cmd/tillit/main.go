@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -19,15 +20,20 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) error
 }
 
+// commands are the subcommands; each file that implements one registers it
+// in its init function with register. usage lists them by name.
 var commands []command
 
+func register(c command) {
+	commands = append(commands, c)
+	slices.SortFunc(commands, func(a, b command) int { return strings.Compare(a.name, b.name) })
+}
+
 func init() {
-	commands = []command{
-		{"demo", "show a log working end to end on loopback, with checks", runDemo},
-		{"keygen", "generate a log or receipt (cosign) key", runKeygen},
-		{"log", "operate on a log: init, append, serve, export, verify, check, prove", runLog},
-		{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime},
-	}
+	register(command{"demo", "show a log working end to end on loopback, with checks", runDemo})
+	register(command{"keygen", "generate a log or receipt (cosign) key", runKeygen})
+	register(command{"log", "operate on a log: init, append, serve, export, verify, check, prove", runLog})
+	register(command{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime})
 }
 
 // cliError is an error with an optional hint for the user.
