@@ -1,0 +1,257 @@
+// Package api is a node's operator API: the HTTP interface through which the
+// party's officers, analysts and auditors send statements, acknowledge
+// received ones, read the inbox, outbox and status, and follow events.
+//
+// The handler serves JSON under /api/v1/, server-sent events at
+// /api/v1/events, its OpenAPI 3.1 description at /api/openapi.json and a
+// liveness probe at /healthz. Every error answer is an RFC 9457 problem
+// details object ([Problem]). Requests carry a bearer token that the node's
+// configuration maps to a role (node.RoleOfficer, node.RoleAnalyst,
+// node.RoleAuditor); the handler checks roles before it calls the node.
+//
+// The API is plain HTTP, meant for loopback or a protected network: tokens
+// are not protected in transit.
+//
+// [Client] is a Go client for it; the tillit command line uses it.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tillit/tillit/node"
+)
+
+// Backend is what the API serves: the node (*node.Node implements it).
+type Backend interface {
+	// Party is the name of the party the node speaks for.
+	Party() string
+	// Send makes a statement. role is the role of the caller's token: the
+	// handler has already refused analysts an explicit IMMEDIATE or FLASH
+	// precedence, and the backend refuses them a type whose default
+	// precedence is one of those.
+	Send(ctx context.Context, req node.SendRequest, role string) (node.Message, error)
+	// Ack acknowledges a received statement.
+	Ack(ctx context.Context, req node.AckRequest) (node.Message, error)
+	// Inbox lists statements addressed to the party, newest first.
+	Inbox(q node.Query) []node.Message
+	// Outbox lists statements the party made, newest first.
+	Outbox(q node.Query) []node.Message
+	// Message returns one statement of either box by its reference.
+	Message(ref string) (node.Message, error)
+	// Status returns the node's state at a glance.
+	Status() node.Status
+	// Events replays the buffered events with an ID greater than after, then
+	// sends live ones. The channel is closed when ctx ends (or the node
+	// closes).
+	Events(ctx context.Context, after int64) <-chan node.Event
+}
+
+// Defaults of [Options].
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultKeepAlive    = 15 * time.Second
+)
+
+// Options tune the handler. The zero value is the defaults.
+type Options struct {
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Zero means
+	// DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// KeepAlive is how often an idle event stream gets a comment line, so
+	// that proxies and clients see it is alive. Zero means
+	// DefaultKeepAlive (15 s).
+	KeepAlive time.Duration
+}
+
+// NewHandler returns the operator API over b, admitting the tokens of cfg,
+// with the default [Options]. Failures that are not the caller's fault are
+// logged to logger.
+func NewHandler(b Backend, cfg node.APIConfig, logger *slog.Logger) http.Handler {
+	return NewHandlerWithOptions(b, cfg, logger, Options{})
+}
+
+// NewHandlerWithOptions is [NewHandler] with options.
+func NewHandlerWithOptions(b Backend, cfg node.APIConfig, logger *slog.Logger, opts Options) http.Handler {
+	return newHandler(b, cfg, logger, opts)
+}
+
+// access is who may use a route.
+type access int
+
+const (
+	public  access = iota // anyone, without a token
+	reader                // every role
+	sender                // officers and analysts
+	officer               // officers only
+)
+
+// route is one operation: a method on a path. A path ending in "{name}"
+// takes the rest of the request path, unescaped, as that parameter.
+type route struct {
+	method string
+	path   string // as in the OpenAPI document
+	access access
+	serve  func(w http.ResponseWriter, r *http.Request, c call)
+}
+
+// call is what a handler knows about one request.
+type call struct {
+	token node.Token // the caller's token; zero on public routes
+	param string     // the trailing path parameter, if the route has one
+}
+
+type handler struct {
+	b      Backend
+	cfg    node.APIConfig
+	log    *slog.Logger
+	opts   Options
+	routes []route
+}
+
+func newHandler(b Backend, cfg node.APIConfig, logger *slog.Logger, opts Options) *handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = DefaultKeepAlive
+	}
+	h := &handler{b: b, cfg: cfg, log: logger, opts: opts}
+	h.routes = []route{
+		{"POST", "/api/v1/send", sender, h.send},
+		{"POST", "/api/v1/ack", officer, h.ack},
+		{"GET", "/api/v1/inbox", reader, h.box("inbox", b.Inbox)},
+		{"GET", "/api/v1/outbox", reader, h.box("outbox", b.Outbox)},
+		{"GET", "/api/v1/messages/{ref}", reader, h.message},
+		{"GET", "/api/v1/status", reader, h.status},
+		{"GET", "/api/v1/events", reader, h.events},
+		{"GET", "/api/openapi.json", public, h.openapi},
+		{"GET", "/healthz", public, h.healthz},
+	}
+	return h
+}
+
+// ServeHTTP routes a request: 404 for an unknown path, 405 for a wrong
+// method, 401 without a known token, 403 for a role that may not.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-store")
+	var allow []string
+	for _, rt := range h.routes {
+		param, ok := rt.match(r.URL)
+		if !ok {
+			continue
+		}
+		if rt.method != r.Method {
+			allow = append(allow, rt.method)
+			continue
+		}
+		c := call{param: param}
+		if rt.access != public {
+			tok, p := h.authenticate(r)
+			if p != nil {
+				// RFC 6750 section 3.
+				chal := "Bearer"
+				if r.Header.Get("Authorization") != "" {
+					chal = `Bearer error="invalid_token"`
+				}
+				hdr.Set("WWW-Authenticate", chal)
+				writeProblem(w, p)
+				return
+			}
+			if p := rt.access.check(tok.Role, r.Method, rt.path); p != nil {
+				h.log.Warn("api: role refused", "token", tok.Name, "role", tok.Role, "method", r.Method, "path", r.URL.Path)
+				writeProblem(w, p)
+				return
+			}
+			c.token = tok
+		}
+		rt.serve(w, r, c)
+		return
+	}
+	if len(allow) > 0 {
+		slices.Sort(allow)
+		allow = slices.Compact(allow)
+		hdr.Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, problem(http.StatusMethodNotAllowed, "", "", "%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
+	writeProblem(w, problem(http.StatusNotFound, "", "", "no endpoint %s; the API is described at /api/openapi.json", r.URL.Path))
+}
+
+// match reports whether u is the route's path, and returns the trailing
+// parameter, unescaped, if the route has one.
+func (rt route) match(u *url.URL) (string, bool) {
+	i := strings.IndexByte(rt.path, '{')
+	if i < 0 {
+		return "", u.Path == rt.path
+	}
+	esc := u.EscapedPath()
+	if !strings.HasPrefix(esc, rt.path[:i]) || len(esc) == i {
+		return "", false
+	}
+	p, err := url.PathUnescape(esc[i:])
+	if err != nil {
+		return "", false
+	}
+	return p, true
+}
+
+// authenticate checks the bearer token of r.
+func (h *handler) authenticate(r *http.Request) (node.Token, *Problem) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return node.Token{}, problem(http.StatusUnauthorized, TypeUnauthorized, "Missing or unknown token",
+			"the request has no Authorization header; send \"Authorization: Bearer <token>\"")
+	}
+	scheme, tok, _ := strings.Cut(auth, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return node.Token{}, problem(http.StatusUnauthorized, TypeUnauthorized, "Missing or unknown token",
+			"the Authorization header is not \"Bearer <token>\"")
+	}
+	t, ok := h.cfg.Authenticate(tok)
+	if !ok {
+		h.log.Warn("api: token not accepted", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+		return node.Token{}, problem(http.StatusUnauthorized, TypeUnauthorized, "Missing or unknown token",
+			"the bearer token is not one of this node's [[api.token]] entries")
+	}
+	return t, nil
+}
+
+// check returns a 403 problem if role may not use a route of access a.
+func (a access) check(role, method, path string) *Problem {
+	ok := true
+	switch a {
+	case sender:
+		ok = role == node.RoleOfficer || role == node.RoleAnalyst
+	case officer:
+		ok = role == node.RoleOfficer
+	}
+	if ok {
+		return nil
+	}
+	var what string
+	switch a {
+	case sender:
+		what = "send statements"
+	case officer:
+		what = "acknowledge statements"
+	}
+	detail := "role " + role + " may not " + what
+	if role == node.RoleAuditor {
+		detail += ": auditor tokens are read-only"
+	} else if role == node.RoleAnalyst {
+		detail += ": only officer tokens may"
+	}
+	return problem(http.StatusForbidden, TypeForbidden, "Not allowed for this token's role", "%s (%s %s)", detail, method, path)
+}
