@@ -16,6 +16,8 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFound means a referenced statement is not known to this node.
 	ErrNotFound = errors.New("not found")
+	// ErrForbidden means the caller's role may not do what it asked.
+	ErrForbidden = errors.New("forbidden")
 	// ErrClosed means the node is shutting down.
 	ErrClosed = errors.New("node closed")
 )

@@ -196,6 +196,24 @@ func (m *Mirror) Entry(ctx context.Context, index int64) ([]byte, error) {
 	return readEntry(ctx, m.st, index)
 }
 
+// Entries returns mirrored entries start to end-1.
+func (m *Mirror) Entries(ctx context.Context, start, end int64) ([][]byte, error) {
+	if size := m.Size(); start < 0 || start > end || end > size {
+		return nil, fmt.Errorf("entries %d to %d: %w (mirror holds %d)", start, end, ErrOutOfRange, size)
+	}
+	return readEntries(ctx, m.st, start, end)
+}
+
+// TreeHash returns the root of the mirrored tree of the given size, for
+// comparing a checkpoint of the log obtained elsewhere (gossip) with what
+// the mirror holds.
+func (m *Mirror) TreeHash(ctx context.Context, size int64) (sumdb.Hash, error) {
+	if n := m.Size(); size < 0 || size > n {
+		return sumdb.Hash{}, fmt.Errorf("tree size %d: %w (mirror holds %d)", size, ErrOutOfRange, n)
+	}
+	return sumdb.TreeHash(size, m.tiles.hashReader(ctx))
+}
+
 // Handler serves the mirrored log in the c2sp.org/tlog-tiles layout, like
 // Log.Handler, with the log's own checkpoint note.
 func (m *Mirror) Handler() http.Handler {

@@ -33,8 +33,26 @@ type Pusher struct {
 	Cosigner  *cosign.Verifier // the peer's receipt key
 	Tolerance time.Duration    // clock tolerance for receipts (default cosign.DefaultClockTolerance)
 	Now       func() time.Time // default time.Now
+	// MaxEntries bounds the entries one push carries (default
+	// DefaultMaxEntries). A peer further behind gets ErrTooFarBehind and
+	// must catch up by pulling tiles.
+	MaxEntries int64
 
-	next int64 // where the peer's mirror ends, as far as we know
+	next  int64 // where the peer's mirror ends, as far as we know
+	known bool  // whether next was learnt from the peer
+}
+
+// DefaultMaxEntries is the default bound on the entries of one push.
+const DefaultMaxEntries = 16384
+
+// ErrTooFarBehind is returned when the peer's mirror lacks more entries than
+// one push may carry.
+var ErrTooFarBehind = errors.New("peer too far behind for a push; it must pull")
+
+// Behind returns how many entries of the log's latest checkpoint the peer
+// lacks, as far as the pusher knows, and whether it knows.
+func (p *Pusher) Behind() (int64, bool) {
+	return max(p.Log.Latest().Tree.N-p.next, 0), p.known
 }
 
 // Push sends the latest checkpoint and the entries the peer lacks, and
@@ -46,8 +64,22 @@ func (p *Pusher) Push(ctx context.Context) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
+	maxEntries := p.MaxEntries
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
 	for range 3 {
-		start := min(p.next, cp.Tree.N)
+		// Until the peer has said where its mirror ends, offer the
+		// checkpoint alone: a peer that holds it receipts it, one that
+		// does not answers 409 with its size, at the cost of a few bytes
+		// rather than the whole log.
+		start := cp.Tree.N
+		if p.known {
+			start = min(p.next, cp.Tree.N)
+		}
+		if cp.Tree.N-start > maxEntries {
+			return Receipt{}, fmt.Errorf("%w: it lacks %d entries, a push carries at most %d", ErrTooFarBehind, cp.Tree.N-start, maxEntries)
+		}
 		entries, err := p.Log.Entries(ctx, start, cp.Tree.N)
 		if err != nil {
 			return Receipt{}, err
@@ -63,7 +95,7 @@ func (p *Pusher) Push(ctx context.Context) (Receipt, error) {
 			if perr != nil {
 				return Receipt{}, fmt.Errorf("%w: 409 with %v", ErrNoReceipt, perr)
 			}
-			p.next = info.Size
+			p.next, p.known = info.Size, true
 			continue
 		}
 		if err != nil {
@@ -80,7 +112,7 @@ func (p *Pusher) Push(ctx context.Context) (Receipt, error) {
 		if err != nil {
 			return Receipt{}, fmt.Errorf("%w: %w", ErrNoReceipt, err)
 		}
-		p.next = cp.Tree.N
+		p.next, p.known = cp.Tree.N, true
 		return Receipt{Checkpoint: cp.Checkpoint, Note: cp.Note, Cosignature: sig, Time: ts}, nil
 	}
 	return Receipt{}, fmt.Errorf("%w: the peer's mirror kept moving", ErrNoReceipt)

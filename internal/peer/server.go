@@ -22,10 +22,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/tillit/tillit/cosign"
 	"github.com/tillit/tillit/partylog"
 	"github.com/tillit/tillit/tlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // PushPath is where a node accepts pushes.
@@ -49,6 +51,13 @@ type Server struct {
 	// OnFork, if set, is called with a validly signed checkpoint that
 	// contradicts the mirrored log: evidence of a split view.
 	OnFork func(origin string, note []byte, err error)
+	// OnCosigned, if set, is called after the mirror stored a push and the
+	// cosignature was made, before it is sent: with the checkpoint, the
+	// cosignature, its time and the entries the push added (nil for a
+	// re-push). If it returns an error the push is answered 500 and no
+	// receipt leaves the node, so a node can record its receipts durably
+	// before giving them out.
+	OnCosigned func(origin string, cp tlog.Checkpoint, note []byte, sig note.Signature, t time.Time, added [][]byte) error
 	// Logger receives operational events (default: slog.Default()).
 	Logger *slog.Logger
 
@@ -145,6 +154,7 @@ func (s *Server) push(m *partylog.Mirror, r *http.Request, p *Push) (int, string
 	case p.Start != size || int64(len(p.Entries)) != c.Tree.N-p.Start:
 		return http.StatusConflict, MirrorInfo{Size: size}.String()
 	}
+	before := m.Size()
 	if _, err := m.Add(r.Context(), p.Checkpoint, entries); err != nil {
 		switch {
 		case errors.Is(err, tlog.ErrCheckpointSignature), errors.Is(err, tlog.ErrBadCheckpoint):
@@ -161,10 +171,20 @@ func (s *Server) push(m *partylog.Mirror, r *http.Request, p *Push) (int, string
 		s.logger().Error("couldn't store push", "origin", p.Origin, "err", err)
 		return http.StatusInternalServerError, "couldn't store the push"
 	}
-	sig, _, err := s.Cosigner.Cosign(text)
+	sig, ts, err := s.Cosigner.Cosign(text)
 	if err != nil {
 		s.logger().Error("couldn't cosign", "origin", p.Origin, "err", err)
 		return http.StatusInternalServerError, "couldn't cosign"
+	}
+	if s.OnCosigned != nil {
+		var added [][]byte
+		if c.Tree.N > before {
+			added = entries
+		}
+		if err := s.OnCosigned(p.Origin, c, p.Checkpoint, sig, ts, added); err != nil {
+			s.logger().Error("couldn't record the receipt", "origin", p.Origin, "err", err)
+			return http.StatusInternalServerError, "couldn't record the receipt"
+		}
 	}
 	return http.StatusOK, cosign.FormatLine(sig) + "\n"
 }

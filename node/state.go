@@ -1,0 +1,270 @@
+package node
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// stateSchema is the node's own state, beside the logs: the cosignatures it
+// collected (receipts from peers on its log, and its own on peers' logs),
+// evidence of misbehaviour, and quarantined logs. Everything else a node
+// knows is derived from the logs.
+const stateSchema = `
+CREATE TABLE IF NOT EXISTS cosignatures (
+	log     TEXT NOT NULL,    -- party whose log was cosigned
+	witness TEXT NOT NULL,    -- party that cosigned
+	size    INTEGER NOT NULL, -- checkpoint size
+	time    INTEGER NOT NULL, -- cosignature timestamp, Unix seconds
+	note    BLOB NOT NULL,    -- the checkpoint note with that cosignature line
+	PRIMARY KEY (log, witness, size)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS evidence (
+	id      INTEGER PRIMARY KEY,
+	log     TEXT NOT NULL,
+	time    INTEGER NOT NULL,
+	kind    TEXT NOT NULL,
+	detail  TEXT NOT NULL,
+	note_a  BLOB,
+	note_b  BLOB
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+	log    TEXT PRIMARY KEY,
+	time   INTEGER NOT NULL,
+	reason TEXT NOT NULL
+) WITHOUT ROWID;
+`
+
+// stateDB is the node's state database, data/node.db.
+type stateDB struct {
+	db *sql.DB
+}
+
+func openState(path string) (*stateDB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(stateSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("couldn't initialise %s: %w", path, err)
+	}
+	return &stateDB{db: db}, nil
+}
+
+func (s *stateDB) Close() error { return s.db.Close() }
+
+// cosig is one recorded cosignature.
+type cosig struct {
+	Size int64
+	Time time.Time
+}
+
+// addCosig records a cosignature durably. It reports false if one by the
+// same witness for the same size was already recorded (the first is kept:
+// receipts count from the earliest cosignature).
+func (s *stateDB) addCosig(ctx context.Context, log, witness string, size int64, t time.Time, note []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO cosignatures (log, witness, size, time, note) VALUES (?, ?, ?, ?, ?)`,
+		log, witness, size, t.Unix(), note)
+	if err != nil {
+		return false, fmt.Errorf("couldn't record cosignature: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// cosigs returns every recorded cosignature, by log and witness.
+func (s *stateDB) cosigs(ctx context.Context) (map[[2]string][]cosig, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT log, witness, size, time FROM cosignatures ORDER BY log, witness, size`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[[2]string][]cosig)
+	for rows.Next() {
+		var log, w string
+		var size, t int64
+		if err := rows.Scan(&log, &w, &size, &t); err != nil {
+			return nil, err
+		}
+		k := [2]string{log, w}
+		out[k] = append(out[k], cosig{Size: size, Time: time.Unix(t, 0).UTC()})
+	}
+	return out, rows.Err()
+}
+
+// cosignedNotes returns the notes of every cosignature on log's checkpoint
+// of the given size.
+func (s *stateDB) cosignedNotes(ctx context.Context, log string, size int64) (map[string][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT witness, note FROM cosignatures WHERE log = ? AND size = ?`, log, size)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string][]byte)
+	for rows.Next() {
+		var w string
+		var n []byte
+		if err := rows.Scan(&w, &n); err != nil {
+			return nil, err
+		}
+		out[w] = n
+	}
+	return out, rows.Err()
+}
+
+// Evidence is a record of misbehaviour a node keeps: two signed checkpoints
+// that contradict each other, or a log that failed a check.
+type Evidence struct {
+	ID     int64     `json:"id"`
+	Log    string    `json:"log"` // party whose log is concerned
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"` // "fork" or "inconsistent"
+	Detail string    `json:"detail"`
+	NoteA  []byte    `json:"note_a,omitempty"`
+	NoteB  []byte    `json:"note_b,omitempty"`
+}
+
+func (s *stateDB) addEvidence(ctx context.Context, e Evidence) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO evidence (log, time, kind, detail, note_a, note_b) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.Log, e.Time.Unix(), e.Kind, e.Detail, e.NoteA, e.NoteB)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't record evidence: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+func (s *stateDB) evidence(ctx context.Context) ([]Evidence, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, log, time, kind, detail, note_a, note_b FROM evidence ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Evidence
+	for rows.Next() {
+		var e Evidence
+		var t int64
+		if err := rows.Scan(&e.ID, &e.Log, &t, &e.Kind, &e.Detail, &e.NoteA, &e.NoteB); err != nil {
+			return nil, err
+		}
+		e.Time = time.Unix(t, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *stateDB) quarantine(ctx context.Context, log string, t time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO quarantine (log, time, reason) VALUES (?, ?, ?)`, log, t.Unix(), reason)
+	return err
+}
+
+func (s *stateDB) quarantined(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT log, reason FROM quarantine`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]string)
+	for rows.Next() {
+		var l, r string
+		if err := rows.Scan(&l, &r); err != nil {
+			return nil, err
+		}
+		out[l] = r
+	}
+	return out, rows.Err()
+}
+
+// cosigList is the cosignatures of one witness on one log, sorted by size,
+// with each time lowered to the earliest time of any cosignature on a
+// checkpoint at least as large (which covers the same entries). The earliest
+// cosignature covering an entry is then the first whose size exceeds it.
+type cosigList struct {
+	mu   sync.Mutex
+	list []cosig
+	wake chan struct{} // closed and replaced when the list changes
+}
+
+func newCosigList(l []cosig) *cosigList {
+	c := &cosigList{wake: make(chan struct{})}
+	for _, x := range l {
+		c.addLocked(x)
+	}
+	return c
+}
+
+// add records a cosignature and reports whether it covers entries no
+// earlier one covered.
+func (c *cosigList) add(x cosig) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	grew, changed := c.addLocked(x)
+	if changed {
+		close(c.wake)
+		c.wake = make(chan struct{})
+	}
+	return grew
+}
+
+func (c *cosigList) addLocked(x cosig) (grew, changed bool) {
+	n := len(c.list)
+	grew = n == 0 || x.Size > c.list[n-1].Size
+	i := sort.Search(n, func(i int) bool { return c.list[i].Size >= x.Size })
+	if i < n && c.list[i].Size == x.Size {
+		if !x.Time.Before(c.list[i].Time) {
+			return false, false
+		}
+		c.list[i].Time = x.Time
+	} else {
+		if i < n && c.list[i].Time.Before(x.Time) {
+			x.Time = c.list[i].Time
+		}
+		c.list = slices.Insert(c.list, i, x)
+	}
+	for j := i - 1; j >= 0 && c.list[j].Time.After(c.list[j+1].Time); j-- {
+		c.list[j].Time = c.list[j+1].Time
+	}
+	return grew, true
+}
+
+// covering returns the time of the earliest cosignature on a checkpoint
+// that includes entry index, or false.
+func (c *cosigList) covering(index int64) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := sort.Search(len(c.list), func(i int) bool { return c.list[i].Size > index })
+	if i == len(c.list) {
+		return time.Time{}, false
+	}
+	return c.list[i].Time, true
+}
+
+// last returns the newest cosignature and a channel closed when a newer one
+// is added.
+func (c *cosigList) last() (cosig, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.list) == 0 {
+		return cosig{}, c.wake
+	}
+	return c.list[len(c.list)-1], c.wake
+}
+
+func (c *cosigList) snapshot() []cosig {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.list)
+}

@@ -1,0 +1,211 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"time"
+
+	"github.com/tillit/tillit/statement"
+)
+
+// maxScan bounds the entries one inbox or outbox listing reads.
+const maxScan = 20000
+
+// Status returns the node's state at a glance.
+func (n *Node) Status() Status {
+	s := Status{Party: n.me.Name, Regime: n.reg.ID, RegimeHash: n.reg.Hash().String()}
+	size, final, cosigners := n.finality()
+	s.Log = LogStatus{Origin: n.reg.Origin(n.me.Name), Size: size, Final: final, FinalCosigners: cosigners}
+	now := time.Now()
+	for _, name := range n.order {
+		p := n.peers[name]
+		last, _ := n.idx.cosList(n.me.Name, name).last()
+		ps := PeerStatus{Party: name, Link: n.linkState(p, now), LastReceipt: last.Time, Receipted: last.Size,
+			Behind: max(size-last.Size, 0), Mirror: p.mirror.Size()}
+		p.mu.Lock()
+		ps.Quarantined = p.quarantine != ""
+		if p.lastErr != nil {
+			ps.LastError = p.lastErr.Error()
+		}
+		p.mu.Unlock()
+		s.Peers = append(s.Peers, ps)
+	}
+	n.idx.mu.Lock()
+	s.Overdue = len(n.idx.overdue)
+	n.idx.mu.Unlock()
+	n.mu.Lock()
+	s.Alarms = slices.Clone(n.alarms)
+	n.mu.Unlock()
+	return s
+}
+
+// finality returns the log's size, the size of its newest checkpoint that
+// meets the witness policy (0 if none), and who cosigned that one.
+func (n *Node) finality() (size, final int64, cosigners []string) {
+	size = n.own.Latest().Tree.N
+	ws := n.reg.Witnesses(n.me.Name)
+	bySize := make(map[int64][]string)
+	for _, w := range ws {
+		for _, c := range n.idx.cosList(n.me.Name, w).snapshot() {
+			bySize[c.Size] = append(bySize[c.Size], w)
+		}
+	}
+	for sz, names := range bySize {
+		if sz > final && n.reg.Final(n.me.Name, names) {
+			final, cosigners = sz, names
+		}
+	}
+	slices.Sort(cosigners)
+	return size, final, cosigners
+}
+
+// FinalCheckpoint returns the newest checkpoint note of the node's log that
+// meets the witness policy, with the cosignatures that make it final.
+func (n *Node) FinalCheckpoint(ctx context.Context) ([]byte, error) {
+	_, final, _ := n.finality()
+	if final == 0 {
+		return nil, fmt.Errorf("%w: no checkpoint of the log is final yet", ErrNotFound)
+	}
+	notes, err := n.state.cosignedNotes(ctx, n.me.Name, final)
+	if err != nil {
+		return nil, err
+	}
+	var base []byte
+	for _, nt := range notes {
+		base = nt[:len(nt)-len(lastLine(nt))]
+		break
+	}
+	return n.withCosignatures(ctx, n.me.Name, final, base), nil
+}
+
+func lastLine(b []byte) []byte {
+	b2 := b[:len(b)-1]
+	for i := len(b2) - 1; i >= 0; i-- {
+		if b2[i] == '\n' {
+			return b[i+1:]
+		}
+	}
+	return b
+}
+
+// Message returns the statement with the given reference, if this node
+// holds it, with its standing per recipient.
+func (n *Node) Message(ref string) (Message, error) {
+	r, err := statement.ParseRef(ref)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := n.checkRef(r); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	e, err := n.entry(context.Background(), n.originParty(r.Log), r.Index)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	st, err := statement.Parse(e)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return n.message(st, r.Index, n.now()), nil
+}
+
+// Outbox lists the statements this party sent, newest first.
+func (n *Node) Outbox(q Query) []Message {
+	size := n.own.Size()
+	var keys []key
+	for i := size - 1; i >= 0 && size-i <= maxScan; i-- {
+		keys = append(keys, key{n.me.Name, i})
+	}
+	return n.list(keys, q)
+}
+
+// Inbox lists the statements addressed to this party, newest first.
+func (n *Node) Inbox(q Query) []Message {
+	n.idx.mu.Lock()
+	var keys []key
+	for i := len(n.idx.inbox) - 1; i >= 0 && len(keys) < maxScan; i-- {
+		keys = append(keys, n.idx.inbox[i])
+	}
+	n.idx.mu.Unlock()
+	return n.list(keys, q)
+}
+
+func (n *Node) list(keys []key, q Query) []Message {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	now := n.now()
+	var out []Message
+	for _, k := range keys {
+		if len(out) >= limit {
+			break
+		}
+		e, err := n.entry(context.Background(), k.log, k.index)
+		if err != nil {
+			continue
+		}
+		st, err := statement.Parse(e)
+		if err != nil || (q.Type != "" && st.Type != q.Type) {
+			continue
+		}
+		m := n.message(st, k.index, now)
+		if q.State != 0 && m.State != q.State {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// WaitReceipt waits until party has receipted the statement ref of this
+// node's log, and returns the receipt time (the cosignature's timestamp).
+func (n *Node) WaitReceipt(ctx context.Context, ref string, party string) (time.Time, error) {
+	r, err := statement.ParseRef(ref)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if r.Log != n.reg.Origin(n.me.Name) {
+		return time.Time{}, fmt.Errorf("%w: %s is not in this node's log", ErrInvalid, ref)
+	}
+	if n.peers[party] == nil {
+		return time.Time{}, fmt.Errorf("%w: %q is not a peer", ErrInvalid, party)
+	}
+	l := n.idx.cosList(n.me.Name, party)
+	for {
+		c, wake := l.last()
+		if c.Size > r.Index {
+			t, _ := l.covering(r.Index)
+			return t, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
+
+// runHook runs the configured alarm command, if any, with the alarm in its
+// environment: TILLIT_ALARM (the kind), TILLIT_PARTY (this party),
+// TILLIT_PEER, TILLIT_REF and TILLIT_MESSAGE. It runs without a shell, is
+// killed after 30 seconds, and its failure is logged, not fatal.
+func (n *Node) runHook(kind, peer, ref, msg string) {
+	if len(n.cfg.Hook) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, n.cfg.Hook[0], n.cfg.Hook[1:]...)
+		cmd.Dir = n.cfg.Dir
+		cmd.Env = append(os.Environ(), "TILLIT_ALARM="+kind, "TILLIT_PARTY="+n.me.Name,
+			"TILLIT_PEER="+peer, "TILLIT_REF="+ref, "TILLIT_MESSAGE="+msg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			n.log.Error("alarm hook failed", "cmd", n.cfg.Hook[0], "err", err, "output", string(out))
+		}
+	}()
+}
