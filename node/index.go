@@ -318,6 +318,13 @@ func (ix *index) announce(what string, k key, o *tracked, r Recipient, ref strin
 			why = v.Violations[len(v.Violations)-1].Msg
 		}
 		msg := fmt.Sprintf("%s %s from %s to %s is overdue: %s", st.Type, shortRef(ref), st.From, r.Party, why)
+		if st.From != n.me.Name && r.Party != n.me.Name {
+			// An observer tracks others' statements, but learns their
+			// receipts only through gossip, later than the parties: it
+			// reports, it does not raise alarms.
+			n.publish(Event{Kind: EventOverdue, Ref: ref, Party: r.Party, Msg: msg})
+			return
+		}
 		// The alarm runs the hook; do it outside the index lock.
 		go n.alarm(EventOverdue, r.Party, ref, msg)
 	}

@@ -134,6 +134,7 @@ type peerState struct {
 
 	mu          sync.Mutex
 	lastPush    time.Time // last successful push (receipt)
+	pushing     time.Time // when the push in flight started, or zero
 	lastErr     error
 	failingFrom time.Time // first failure since the last success
 	link        string
@@ -144,7 +145,7 @@ type peerState struct {
 // (refusing to start unless every party has signed it, and naming who has
 // not), the party's keys against the regime, and the logs and state in the
 // data directory. Start starts it.
-func Open(ctx context.Context, cfg *Config, opts Options) (n *Node, err error) {
+func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -170,7 +171,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (n *Node, err error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = min(reg.Heartbeat/4, 5*time.Second)
 	}
-	n = &Node{cfg: cfg, opts: opts, reg: reg, me: me, now: opts.Now, peers: make(map[string]*peerState),
+	n := &Node{cfg: cfg, opts: opts, reg: reg, me: me, now: opts.Now, peers: make(map[string]*peerState),
 		log: opts.Logger.With("party", me.Name), events: newEvents()}
 	defer func() {
 		if err != nil {

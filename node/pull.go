@@ -275,7 +275,7 @@ func (n *Node) collectCosignatures(ctx context.Context, log string, c tlog.Check
 			if err != nil || cosign.CheckNotFuture(ts, n.now(), n.reg.ClockTolerance) != nil {
 				continue
 			}
-			if err := n.recordCosig(ctx, log, name, c.Tree.N, ts, base, sig); err != nil {
+			if err := n.recordCosig(ctx, log, name, c.Tree.N, ts, base, sig); err != nil && ctx.Err() == nil {
 				n.log.Error("couldn't record cosignature", "log", log, "witness", name, "err", err)
 			}
 		}

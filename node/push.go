@@ -26,7 +26,13 @@ func (n *Node) pushLoop(ctx context.Context, p *peerState) {
 		if cp.Note != nil && (cp.Tree.N != pushed || time.Since(lastAttempt) >= hb/2) {
 			lastAttempt = time.Now()
 			start := time.Now()
+			p.mu.Lock()
+			p.pushing = start
+			p.mu.Unlock()
 			r, err := p.pusher.Push(ctx)
+			p.mu.Lock()
+			p.pushing = time.Time{}
+			p.mu.Unlock()
 			if ctx.Err() != nil {
 				return
 			}
@@ -49,7 +55,7 @@ func (n *Node) pushLoop(ctx context.Context, p *peerState) {
 			failures = 0
 			pushed = r.Checkpoint.Tree.N
 			n.metrics.pushLatency.WithLabelValues(p.party.Name).Observe(time.Since(start).Seconds())
-			if err := n.recordCosig(ctx, n.me.Name, p.party.Name, r.Checkpoint.Tree.N, r.Time, r.Note, r.Cosignature); err != nil {
+			if err := n.recordCosig(ctx, n.me.Name, p.party.Name, r.Checkpoint.Tree.N, r.Time, r.Note, r.Cosignature); err != nil && ctx.Err() == nil {
 				n.log.Error("couldn't record receipt", "peer", p.party.Name, "err", err)
 			}
 			n.pushSucceeded(p)
@@ -101,16 +107,21 @@ func (n *Node) pushSucceeded(p *peerState) {
 	n.updateLink(p)
 }
 
+// stallAfter is how long a push may go unanswered before the link counts
+// as degraded.
+const stallAfter = 2 * time.Second
+
 // linkState computes a peer's link state from the age of its last receipt
 // (wall-clock, not the regime clock: link health is about the network).
 func (n *Node) linkState(p *peerState, now time.Time) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	hb := n.reg.Heartbeat
+	stalled := !p.pushing.IsZero() && now.Sub(p.pushing) > stallAfter
 	switch age := now.Sub(p.lastPush); {
 	case p.lastPush.IsZero() || age > 3*hb:
 		return LinkDown
-	case p.lastErr != nil || age > hb:
+	case p.lastErr != nil || age > hb || stalled:
 		return LinkDegraded
 	default:
 		return LinkUp

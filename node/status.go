@@ -27,8 +27,11 @@ func (n *Node) Status() Status {
 			Behind: max(size-last.Size, 0), Mirror: p.mirror.Size()}
 		p.mu.Lock()
 		ps.Quarantined = p.quarantine != ""
-		if p.lastErr != nil {
+		switch {
+		case p.lastErr != nil:
 			ps.LastError = p.lastErr.Error()
+		case !p.pushing.IsZero() && now.Sub(p.pushing) > stallAfter:
+			ps.LastError = fmt.Sprintf("no answer to a push for %s", now.Sub(p.pushing).Round(time.Second))
 		}
 		p.mu.Unlock()
 		s.Peers = append(s.Peers, ps)

@@ -1,63 +1,84 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
-	"github.com/tillit/tillit/examples"
+	"github.com/tillit/tillit/internal/api"
+	"github.com/tillit/tillit/internal/link"
+	"github.com/tillit/tillit/internal/link/faultproxy"
+	"github.com/tillit/tillit/internal/localnet"
+	"github.com/tillit/tillit/node"
 	"github.com/tillit/tillit/regime"
-	"github.com/tillit/tillit/statement"
-	"github.com/tillit/tillit/tlog"
 )
 
-const demoRegime = "nato-russia-2022"
-
-// demoStep is one statement of the scenario.
-type demoStep struct {
-	from, to, typ string
-	prec          statement.Precedence
-	body          string
-	refStep       int // index into the steps of the statement this one answers, or -1
+func init() {
+	register(command{"demo", "play the January 2022 scenario on three nodes on loopback, verifying everything", runDemo})
 }
 
-var demoSteps = []demoStep{
-	{"NATO", "RU", "consultation.request", statement.Priority, `{"subject":"deployment of short- and intermediate-range missiles in Europe","text":"We propose talks on reciprocal transparency measures and limits."}`, -1},
-	{"RU", "NATO", "consultation.reply", statement.Priority, `{"text":"Ready to discuss missile deployments and military risk reduction."}`, 0},
-	{"NATO", "*", "exercise.notice", statement.Priority, `{"name":"Cold Response 2022","start":"2022-03-14T00:00:00Z","end":"2022-04-01T00:00:00Z","area":{"name":"Norway","center":{"lat":68.4,"lon":17.4},"radius_km":400},"troops":30000,"tanks":220,"aircraft":200}`, -1},
-	{"RU", "NATO", "incident.report", statement.Flash, `{"time":"2022-01-26T14:02:00Z","position":{"lat":55.3,"lon":19.9},"units":["Su-27"],"description":"unplanned intercept over the Baltic Sea"}`, -1},
-	{"NATO", "RU", "ack", statement.Flash, `{"text":"Incident report received; our aircraft withdrew."}`, 3},
+// demoStart is when the demo's simulated clock starts: the day after the
+// NATO–Russia Council of 12 January 2022, as NATO's offer of talks went out.
+var demoStart = time.Date(2022, 1, 26, 9, 0, 0, 0, time.UTC)
+
+// simClock is the demo's clock: it runs at real speed from demoStart and
+// jumps forward where the scenario says so, so that deadlines of hours
+// pass in seconds. All three nodes read it.
+type simClock struct {
+	mu     sync.Mutex
+	real0  time.Time
+	offset time.Duration
 }
 
-// demoBad is a statement the regime refuses: an exercise notice without the
-// number of tanks.
-const demoBad = `{"name":"unnamed","start":"2022-05-01T00:00:00Z","end":"2022-05-10T00:00:00Z","area":{"center":{"lat":54.7,"lon":20.5},"radius_km":100},"troops":9000,"aircraft":40}`
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return demoStart.Add(time.Since(c.real0) + c.offset)
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
 
 type demo struct {
-	out    io.Writer
-	regime *regime.Regime
-	dir    string
-	logs   map[string]*logDir
-	urls   map[string]string
-	refs   []statement.Ref
-	checks []string
-	failed int
+	out     io.Writer
+	dir     string
+	clock   *simClock
+	nw      *localnet.Network
+	reg     *regime.Regime
+	nodes   map[string]*node.Node
+	apis    map[string]string           // operator API URLs
+	proxies map[string]*faultproxy.Proxy // "A>B": A's route to B
+	servers []*http.Server
+	checks  int
+	failed  int
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "", "Shows tillit's log working end to end on loopback: two parties append treaty\nstatements to their own logs, a FLASH statement is checkpointed at once, an\nauditor fetches and verifies both logs over HTTP and from an offline export,\nchecks an inclusion proof, and catches a tampered copy. Exits 0 only if every\ncheck passes.", stderr)
-	dir := fs.String("dir", "", "directory for the demo's state (default: a new temporary directory, removed at exit)")
-	keep := fs.Bool("keep", false, "keep the state directory")
+	fs := newFlags("demo", "", `Play the January 2022 NATO–Russia scenario on three nodes (NATO, RU, and the
+OSCE as observer) on loopback, with fresh state and the example regime: a
+consultation on missile deployments answered within 48 hours, an exercise
+notice, a FLASH incident report acknowledged in time, an acknowledgment that
+is missed and turns overdue, and a link cut and healed with nothing lost.
+Then every log is verified from every node's point of view. The clock is
+simulated (it jumps where the transcript says). Exits 0 only if every check
+passes.`, stderr)
+	dir := fs.String("dir", "", "directory for the demo's state (default: a new temporary directory, removed at exit unless --keep)")
+	keep := fs.Bool("keep", false, "leave the network running after the scenario and write parties.json into --dir; stop with Ctrl-C")
+	verbose := fs.Bool("v", false, "log the nodes' warnings to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,252 +95,182 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		if !*keep {
 			defer os.RemoveAll(d)
 		}
+	} else if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
+		return withHint(fmt.Errorf("%s is not empty", *dir), "the demo starts from fresh state; give a new or empty --dir")
 	}
-	d := &demo{out: stdout, dir: *dir, logs: map[string]*logDir{}, urls: map[string]string{}}
+	level := slog.Level(100) // silent
+	if *verbose {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	d := &demo{out: stdout, dir: *dir, clock: &simClock{real0: time.Now()}, nodes: map[string]*node.Node{},
+		apis: map[string]string{}, proxies: map[string]*faultproxy.Proxy{}}
 	defer d.close()
-	if err := d.run(context.Background(), stderr); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := d.setup(ctx, logger); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%d checks, %d failed\n", len(d.checks), d.failed)
-	if *keep {
-		fmt.Fprintf(stdout, "state kept in %s\n", *dir)
+	if err := d.scenario(ctx); err != nil {
+		d.check(false, "scenario: %v", err)
+	} else {
+		d.audit(ctx)
 	}
+	fmt.Fprintf(stdout, "\n%d checks, %d failed\n", d.checks, d.failed)
 	if d.failed > 0 {
-		return fmt.Errorf("%d of %d demo checks failed", d.failed, len(d.checks))
+		return fmt.Errorf("%d of %d demo checks failed", d.failed, d.checks)
+	}
+	if *keep {
+		return d.keep(stdout)
 	}
 	return nil
 }
 
 func (d *demo) close() {
-	for _, l := range d.logs {
-		l.Close()
+	for _, s := range d.servers {
+		s.Close()
+	}
+	for _, n := range d.nodes {
+		n.Close()
+	}
+	for _, p := range d.proxies {
+		p.Close()
+	}
+	if d.nw != nil {
+		d.nw.Close()
 	}
 }
 
-func (d *demo) check(ok bool, format string, args ...any) {
+func (d *demo) check(ok bool, format string, args ...any) bool {
+	d.checks++
 	mark := "ok  "
 	if !ok {
 		mark = "FAIL"
 		d.failed++
 	}
-	line := fmt.Sprintf(format, args...)
-	d.checks = append(d.checks, line)
-	fmt.Fprintf(d.out, "  [%s] %s\n", mark, line)
+	fmt.Fprintf(d.out, "  [%s] %s\n", mark, fmt.Sprintf(format, args...))
+	return ok
 }
 
-func (d *demo) run(ctx context.Context, stderr io.Writer) error {
-	fmt.Fprintf(d.out, "tillit demo: each party's statements in its own transparency log\nstate in %s\n\n", d.dir)
-	if err := d.loadRegime(); err != nil {
-		return err
-	}
-	for _, party := range []string{"NATO", "RU"} {
-		origin := demoRegime + "/" + party
-		dir := filepath.Join(d.dir, party)
-		keyPath, err := d.demoKey(party)
-		if err != nil {
-			return err
-		}
-		if err := initLogDir(dir, origin, keyPath); err != nil {
-			return err
-		}
-		l, err := openLogDir(ctx, dir, cliLogger(stderr), nil)
-		if err != nil {
-			return err
-		}
-		d.logs[party] = l
-		url, err := serveDemo(l)
-		if err != nil {
-			return err
-		}
-		d.urls[party] = url
-		fmt.Fprintf(d.out, "%-4s log %s\n     key %s (the regime's public demo key)\n     served at %s\n", party, origin, l.vkey, url)
-	}
-	fmt.Fprintln(d.out, "\nstatements (January 2022):")
-	if err := d.sendAll(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintln(d.out, "\nauditor, trusting only the keys in the signed regime:")
-	d.audit(ctx)
-	return nil
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, format+"\n", args...)
 }
 
-func (d *demo) sendAll(ctx context.Context) error {
-	t0 := time.Date(2022, 1, 12, 9, 30, 0, 0, time.UTC)
-	for i, s := range demoSteps {
-		st := &statement.Statement{Regime: demoRegime, From: s.from, To: []string{s.to}, Type: s.typ,
-			Precedence: s.prec, Time: t0.Add(time.Duration(i) * 26 * time.Hour), Body: json.RawMessage(s.body)}
-		if s.refStep >= 0 {
-			st.Refs = []statement.Ref{d.refs[s.refStep]}
-		}
-		b, err := statement.Encode(st)
-		if err != nil {
-			return fmt.Errorf("demo statement %d: %w", i, err)
-		}
-		parsed, err := statement.Parse(b)
-		if err != nil {
-			return fmt.Errorf("demo statement %d: %w", i, err)
-		}
-		if err := d.regime.CheckStatement(parsed); err != nil {
-			return fmt.Errorf("demo statement %d does not conform to the regime: %w", i, err)
-		}
-		l := d.logs[s.from].log
-		start := time.Now()
-		idx, err := l.Append(ctx, b)
-		if err != nil {
-			return err
-		}
-		durable := time.Since(start)
-		d.refs = append(d.refs, parsed.Ref(idx))
-		note := fmt.Sprintf("durable in %v", durable.Round(10*time.Microsecond))
-		if s.prec == statement.Flash {
-			cp, err := l.Checkpoint(ctx)
-			if err != nil {
-				return err
-			}
-			note += fmt.Sprintf(", FLASH: checkpoint size %d signed %v after the append", cp.Tree.N, time.Since(start).Round(10*time.Microsecond))
-		}
-		reply := ""
-		if s.refStep >= 0 {
-			reply = " re " + d.refs[s.refStep].String()
-		}
-		fmt.Fprintf(d.out, "  %-4s → %-4s %-21s %-9s #%d%s\n         %s\n", s.from, s.to, s.typ, s.prec, idx, reply, note)
-	}
-	for _, l := range d.logs {
-		if _, err := l.log.Checkpoint(ctx); err != nil {
-			return err
-		}
-	}
-	// The regime refuses a statement that does not match its type's schema,
-	// before anything is logged.
-	bad, err := statement.Encode(&statement.Statement{Regime: demoRegime, From: "RU", To: []string{statement.All},
-		Type: "exercise.notice", Precedence: statement.Priority, Time: t0.Add(30 * 24 * time.Hour), Body: json.RawMessage(demoBad)})
+// setup creates the three parties from the example regime and its demo
+// keys, routes the NATO–RU link through fault proxies (so it can be cut),
+// and starts the nodes and their operator APIs.
+func (d *demo) setup(ctx context.Context, logger *slog.Logger) error {
+	d.say("tillit demo: the NATO–Russia regime of January 2022 on three nodes on loopback")
+	d.say("state in %s", d.dir)
+	d.say("The clock is simulated: it starts at %s, runs at real speed and jumps where\nthe transcript says so, so that deadlines of minutes and hours pass in seconds.\n", demoStart.Format("2006-01-02 15:04 UTC"))
+	nw, err := localnet.Example(d.dir)
 	if err != nil {
 		return err
 	}
-	parsed, err := statement.Parse(bad)
-	if err == nil {
-		err = d.regime.CheckStatement(parsed)
-	}
-	d.check(err != nil, "an exercise notice without the number of tanks is refused by the regime: %v", err)
-	return nil
-}
-
-// loadRegime loads the embedded example regime and checks that every party
-// has signed it.
-func (d *demo) loadRegime() error {
-	fsys, err := fs.Sub(examples.NATORussia2022, "nato-russia-2022")
-	if err != nil {
-		return err
-	}
-	data, err := fs.ReadFile(fsys, "regime.toml")
-	if err != nil {
-		return err
-	}
-	if d.regime, err = regime.Parse(data, fsys); err != nil {
-		return err
-	}
-	sigs, err := fs.ReadFile(fsys, "regime.sigs")
-	if err != nil {
-		return err
-	}
-	s, err := regime.ParseSignatures(sigs)
-	if err != nil {
-		return err
-	}
-	st, err := d.regime.Verify(s)
+	d.nw, d.reg = nw, nw.Regime
+	st, err := d.reg.Verify(nw.Sigs)
 	var names []string
-	for _, sg := range st.Signatories {
-		names = append(names, sg.Party)
-	}
-	d.check(err == nil && st.InForce(), "regime %s v%d (%s) is in force: signed by %s", st.ID, st.Version, st.Hash, strings.Join(names, ", "))
-	fmt.Fprintln(d.out)
-	return nil
-}
-
-// demoKey writes a party's PUBLIC DEMO log key from the embedded example into
-// the state directory, with the mode tillit requires of key files.
-func (d *demo) demoKey(party string) (string, error) {
-	b, err := fs.ReadFile(examples.NATORussia2022, "nato-russia-2022/demo-keys/"+party+".key")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(d.dir, party+".demo.key")
-	return path, os.WriteFile(path, b, 0o600)
-}
-
-func (d *demo) audit(ctx context.Context) {
-	for _, party := range []string{"NATO", "RU"} {
-		l := d.logs[party]
-		want := l.log.Latest()
-		v := d.regime.Party(party).Verifier() // the auditor trusts the regime's keys only
-		f, _ := tlog.HTTPFetcher(d.urls[party], nil)
-		c, err := tlog.VerifyLog(ctx, f, v.Name(), v, tlog.VerifyOptions{Entry: d.checkStatement})
-		d.check(err == nil && c.Tree == want.Tree, "%s log over HTTP: every entry, tile and the root recomputed, signed by the regime's key, every statement conforms (size %d)%s", party, c.Tree.N, errSuffix(err))
-		exp := filepath.Join(d.dir, "export", party)
-		_, err = l.log.Export(ctx, exp, nil)
-		if err == nil {
-			c, err = tlog.VerifyLog(ctx, tlog.DirFetcher(exp), v.Name(), v, tlog.VerifyOptions{Entry: d.checkStatement})
+	if st != nil {
+		for _, s := range st.Signatories {
+			if s.Signed {
+				names = append(names, s.Party)
+			}
 		}
-		d.check(err == nil && c.Tree == want.Tree, "%s log exported to static files and verified offline%s", party, errSuffix(err))
 	}
-	// The FLASH incident report: a portable proof, checked offline.
-	ref := d.refs[3]
-	ru := d.logs["RU"]
-	p, err := ru.log.Proof(ctx, ref.Index)
-	if err == nil {
-		p, err = tlog.ParseProof(p.Marshal())
-	}
-	if err == nil {
-		_, _, err = tlog.VerifyProof(p, ref.Hash, ru.verifier.Name(), ru.verifier)
-	}
-	d.check(err == nil, "tlog-proof of RU's FLASH incident report (%s) verifies offline%s", ref, errSuffix(err))
-	// The acknowledgment refers to exactly the bytes RU logged.
-	ack, err := d.logs["NATO"].log.Entry(ctx, d.refs[4].Index)
-	var refOK bool
-	if err == nil {
-		s, perr := statement.Parse(ack)
-		refOK = perr == nil && len(s.Refs) == 1 && s.Refs[0] == ref
-	}
-	d.check(refOK, "NATO's acknowledgment refs RU's report by log, index and leaf hash")
-	// A tampered copy is caught.
-	exp := filepath.Join(d.dir, "export", "RU")
-	bundle := filepath.Join(exp, "tile", "entries", "000.p", fmt.Sprint(ru.log.Latest().Tree.N))
-	data, err := os.ReadFile(bundle)
-	if err == nil {
-		data = bytes.Replace(data, []byte("Su-27"), []byte("Su-30"), 1)
-		err = os.WriteFile(bundle, data, 0o644)
-	}
-	if err == nil {
-		_, err = tlog.VerifyLog(ctx, tlog.DirFetcher(exp), ru.verifier.Name(), ru.verifier, tlog.VerifyOptions{})
-		var fault *tlog.Fault
-		d.check(errors.As(err, &fault), "a copy of RU's log with one word changed is rejected: %v", err)
-	} else {
-		d.check(false, "tamper test: %v", err)
-	}
-}
-
-func (d *demo) checkStatement(index int64, entry []byte) error {
-	s, err := statement.Parse(entry)
+	d.check(err == nil && st.InForce(), "regime %s v%d (%s) is in force: signed by %s", d.reg.ID, d.reg.Version, d.reg.Hash(), strings.Join(names, ", "))
 	if err != nil {
 		return err
 	}
-	return d.regime.CheckStatement(s)
+	for _, pair := range [][2]string{{"NATO", "RU"}, {"RU", "NATO"}} {
+		p, err := faultproxy.New(nw.Listeners[pair[1]].Addr().String(), faultproxy.Options{})
+		if err != nil {
+			return err
+		}
+		d.proxies[pair[0]+">"+pair[1]] = p
+		nw.Configs[pair[0]].Peer.Endpoints[pair[1]] = []string{"https://" + p.Addr()}
+	}
+	d.say("nodes:")
+	for _, party := range nw.Parties {
+		n, err := nw.Open(ctx, party, node.Options{Logger: logger.With("node", party), Now: d.clock.Now,
+			PollInterval: 300 * time.Millisecond, DeadlineTick: 100 * time.Millisecond,
+			ClientOptions: &link.ClientOptions{Attempts: 2, Timeout: 2 * time.Second, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}})
+		if err != nil {
+			return err
+		}
+		d.nodes[party] = n
+		if err := n.Start(ctx); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := api.NewServer(api.NewHandler(n, nw.Configs[party].API, logger))
+		d.servers = append(d.servers, srv)
+		go srv.Serve(ln)
+		d.apis[party] = "http://" + ln.Addr().String()
+		role := d.reg.Party(party).Role
+		d.say("  %-4s (%s)  peers https://%s  operator API %s", party, role, n.PeerAddr(), d.apis[party])
+	}
+	d.say("")
+	ok := d.waitUntil(ctx, 15*time.Second, func() bool {
+		for _, n := range d.nodes {
+			for _, p := range n.Status().Peers {
+				if p.Link != node.LinkUp {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	d.check(ok, "every link is up: each node holds fresh receipts from both others")
+	return nil
 }
 
-func errSuffix(err error) string {
-	if err != nil {
-		return ": " + err.Error()
+// waitUntil polls cond until it holds or the timeout passes.
+func (d *demo) waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return ""
+	return true
 }
 
-// serveDemo serves a log on a loopback port for the life of the process.
-func serveDemo(l *logDir) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// keep writes parties.json and serves until interrupted.
+func (d *demo) keep(stdout io.Writer) error {
+	type party struct {
+		Name     string `json:"name"`
+		Role     string `json:"role"`
+		Origin   string `json:"log_origin"`
+		Verifier string `json:"verifier_key"`
+		LogURL   string `json:"log_url"`
+		APIURL   string `json:"operator_api_url"`
+		Token    string `json:"operator_token"`
+		Dir      string `json:"dir"`
 	}
-	srv := &http.Server{Handler: l.log.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return fmt.Sprintf("http://%s/", ln.Addr()), nil
+	var ps []party
+	for _, name := range d.nw.Parties {
+		p := d.reg.Party(name)
+		ps = append(ps, party{Name: name, Role: string(p.Role), Origin: d.reg.Origin(name), Verifier: p.LogKey,
+			LogURL: fmt.Sprintf("https://%s/logs/%s/", d.nodes[name].PeerAddr(), name), APIURL: d.apis[name],
+			Token: d.nw.Tokens[name], Dir: filepath.Join(d.dir, name)})
+	}
+	b, err := json.MarshalIndent(map[string]any{"regime": d.reg.ID, "parties": ps}, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(d.dir, "parties.json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nThe network keeps running. %s lists each party's log URL (pinned TLS),\noperator API URL and officer token; for example:\n  tillit status --node %s\n  tillit watch --node %s\nStop it with Ctrl-C.\n",
+		path, filepath.Join(d.dir, "NATO"), filepath.Join(d.dir, "RU"))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	return nil
 }

@@ -30,7 +30,6 @@ func register(c command) {
 }
 
 func init() {
-	register(command{"demo", "show a log working end to end on loopback, with checks", runDemo})
 	register(command{"keygen", "generate a log or receipt (cosign) key", runKeygen})
 	register(command{"log", "operate on a log: init, append, serve, export, verify, check, prove", runLog})
 	register(command{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime})

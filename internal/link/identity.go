@@ -36,10 +36,17 @@ type Identity struct {
 
 // GenerateIdentity returns a new Identity with a fresh key.
 func GenerateIdentity() (*Identity, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't generate TLS key: %w", err)
 	}
+	return NewIdentity(priv)
+}
+
+// NewIdentity returns the Identity of an existing key, with a new
+// self-signed certificate.
+func NewIdentity(priv ed25519.PrivateKey) (*Identity, error) {
+	pub := priv.Public().(ed25519.PublicKey)
 	tmpl := &x509.Certificate{
 		Subject: pkix.Name{CommonName: "tillit peer " + PinOf(pub).String()},
 		// Validity is not used for trust (see the package documentation).

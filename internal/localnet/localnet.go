@@ -7,6 +7,9 @@ package localnet
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -223,7 +226,10 @@ func Example(dir string) (nw *Network, err error) {
 		if err := os.MkdirAll(filepath.Join(pdir, "keys"), 0o700); err != nil {
 			return nil, err
 		}
-		for src, dst := range map[string]string{p.Name + ".key": LogKeyFile, p.Name + ".cosign.key": CosignKeyFile, p.Name + ".tls.key": TLSKeyFile} {
+		if err := demoIdentity(fsys, p.Name, filepath.Join(pdir, TLSKeyFile)); err != nil {
+			return nil, err
+		}
+		for src, dst := range map[string]string{p.Name + ".key": LogKeyFile, p.Name + ".cosign.key": CosignKeyFile} {
 			b, err := fs.ReadFile(fsys, "demo-keys/"+src)
 			if err != nil {
 				return nil, err
@@ -337,4 +343,30 @@ func writeSchemas(dir string) error {
 		return err
 	}
 	return os.CopyFS(filepath.Join(dir, "schemas"), sub)
+}
+
+// demoIdentity makes a TLS identity file from a demo party's TLS key (a
+// PKCS #8 PEM key), with a fresh self-signed certificate.
+func demoIdentity(fsys fs.FS, party, path string) error {
+	b, err := fs.ReadFile(fsys, "demo-keys/"+party+".tls.key")
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return fmt.Errorf("demo TLS key of %s is not a PEM private key", party)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return err
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return fmt.Errorf("demo TLS key of %s is not Ed25519", party)
+	}
+	id, err := link.NewIdentity(priv)
+	if err != nil {
+		return err
+	}
+	return id.Save(path)
 }
