@@ -28,6 +28,10 @@ import (
 )
 
 // Backend is what the API serves: the node (*node.Node implements it).
+// The handler answers errors that wrap node.ErrInvalid with 422,
+// node.ErrForbidden 403, node.ErrNotFound 404 and node.ErrClosed 503; any
+// other error is logged and answered with a 500 that does not say what it
+// was.
 type Backend interface {
 	// Party is the name of the party the node speaks for.
 	Party() string

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -63,12 +62,14 @@ func (p *Problem) Error() string {
 
 // Is makes errors.Is match problems to the node errors they come from:
 // node.ErrInvalid for TypeInvalidRequest, TypeInvalidBody and
-// TypeInvalidQuery, node.ErrNotFound for TypeNotFound and node.ErrClosed for
-// TypeUnavailable.
+// TypeInvalidQuery, node.ErrForbidden for TypeForbidden, node.ErrNotFound
+// for TypeNotFound and node.ErrClosed for TypeUnavailable.
 func (p *Problem) Is(target error) bool {
 	switch p.Type {
 	case TypeInvalidRequest, TypeInvalidBody, TypeInvalidQuery:
 		return target == node.ErrInvalid
+	case TypeForbidden:
+		return target == node.ErrForbidden
 	case TypeNotFound:
 		return target == node.ErrNotFound
 	case TypeUnavailable:
@@ -83,11 +84,4 @@ func problem(status int, typ, title, format string, args ...any) *Problem {
 		typ, title = "about:blank", http.StatusText(status)
 	}
 	return &Problem{Type: typ, Title: title, Status: status, Detail: fmt.Sprintf(format, args...)}
-}
-
-// asProblem returns err as a *Problem if it is one.
-func asProblem(err error) (*Problem, bool) {
-	var p *Problem
-	ok := errors.As(err, &p)
-	return p, ok
 }

@@ -187,13 +187,15 @@ func (h *handler) openapi(w http.ResponseWriter, r *http.Request, _ call) {
 	w.Write(openapiJSON)
 }
 
-// fail answers a backend error: ErrInvalid is 422, ErrNotFound 404,
-// ErrClosed 503, and anything else a 500 that says nothing of the cause,
+// fail answers a backend error: ErrInvalid is 422, ErrForbidden 403,
+// ErrNotFound 404, ErrClosed 503, and anything else a 500 that says nothing of the cause,
 // which goes to the log.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, node.ErrInvalid):
 		writeProblem(w, problem(http.StatusUnprocessableEntity, TypeInvalidRequest, "Request refused", "%s", nodeDetail(err, node.ErrInvalid, "the node refused the request")))
+	case errors.Is(err, node.ErrForbidden):
+		writeProblem(w, problem(http.StatusForbidden, TypeForbidden, "Not allowed for this token's role", "%s", nodeDetail(err, node.ErrForbidden, "the token's role may not do this")))
 	case errors.Is(err, node.ErrNotFound):
 		writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "No such statement", "%s", nodeDetail(err, node.ErrNotFound, "this node has no such statement")))
 	case errors.Is(err, node.ErrClosed):

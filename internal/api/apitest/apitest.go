@@ -149,7 +149,7 @@ func (b *Backend) Send(ctx context.Context, req node.SendRequest, role string) (
 		return node.Message{}, fmt.Errorf("%w: %v", node.ErrInvalid, err)
 	}
 	if role == node.RoleAnalyst && p > statement.Priority {
-		return node.Message{}, fmt.Errorf("%w: type %s is %s by default, which analysts may not send", node.ErrInvalid, req.Type, prec)
+		return node.Message{}, fmt.Errorf("%w: an analyst may not send %s statements (the default of type %s)", node.ErrForbidden, prec, req.Type)
 	}
 	m := b.newMessageLocked(b.party, req.To, req.Type, prec, req.Refs, req.Body)
 	b.outbox = append(b.outbox, m)
