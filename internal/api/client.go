@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tillit/tillit/node"
@@ -42,22 +43,28 @@ type Client struct {
 	// 45 s, three keep-alive intervals.
 	StreamIdle time.Duration
 
-	base  string
+	base  atomic.Pointer[string]
 	token string
 }
 
 // NewClient returns a client for the API at baseURL (like
 // "http://127.0.0.1:7201") that authenticates with token.
 func NewClient(baseURL, token string) *Client {
-	return &Client{
-		HTTP:  &http.Client{},
-		base:  strings.TrimRight(baseURL, "/"),
-		token: token,
-	}
+	c := &Client{HTTP: &http.Client{}, token: token}
+	c.SetBaseURL(baseURL)
+	return c
 }
 
 // BaseURL returns the URL of the API the client calls.
-func (c *Client) BaseURL() string { return c.base }
+func (c *Client) BaseURL() string { return *c.base.Load() }
+
+// SetBaseURL changes the URL of the API, for a node that moved (such as one
+// that listens on an ephemeral port and restarted). Calls made after it,
+// including Events' next reconnection, go to the new URL.
+func (c *Client) SetBaseURL(baseURL string) {
+	u := strings.TrimRight(baseURL, "/")
+	c.base.Store(&u)
+}
 
 // Send makes a statement.
 func (c *Client) Send(ctx context.Context, req node.SendRequest) (node.Message, error) {
@@ -118,7 +125,7 @@ func (c *Client) Status(ctx context.Context) (node.Status, error) {
 
 // request returns a request for path (already escaped) with the token set.
 func (c *Client) request(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
-	u := c.base + path
+	u := c.BaseURL() + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}

@@ -289,3 +289,27 @@ func TestClientEvents503Retries(t *testing.T) {
 		t.Errorf("events %v, %v", ids(evs), err)
 	}
 }
+
+// TestClientEventsMoved checks that Events follows SetBaseURL when it
+// reconnects.
+func TestClientEventsMoved(t *testing.T) {
+	b, h, _ := newTestHandler(t, Options{})
+	old := httptest.NewServer(h)
+	defer old.Close()
+	moved := httptest.NewServer(h)
+	defer moved.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := NewClient(old.URL, auditorToken)
+	c.OnReconnect = func(error, time.Duration) { c.SetBaseURL(moved.URL) }
+	evs, err := collectEvents(ctx, c, 0, 2, func(ev node.Event) {
+		if ev.ID == 1 {
+			old.CloseClientConnections()
+			old.Close()
+			b.Publish(node.Event{Kind: node.EventLink})
+		}
+	})
+	if err != nil || !slices.Equal(ids(evs), []int64{1, 2}) || c.BaseURL() != moved.URL {
+		t.Errorf("events %v, %v; client at %s", ids(evs), err, c.BaseURL())
+	}
+}
