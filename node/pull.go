@@ -69,6 +69,16 @@ func (n *Node) pull(ctx context.Context, p *peerState) error {
 		return err
 	}
 	if _, err := p.mirror.Add(ctx, msg, entries); err != nil {
+		if now := p.mirror.Size(); now != size && errors.Is(err, partylog.ErrEntries) {
+			// A push added entries while this pull fetched them: the
+			// entries no longer fit the mirror, which says nothing about
+			// the peer. Check the checkpoint against what the mirror now
+			// holds, or pull the rest next round.
+			if c.Tree.N <= now {
+				return n.checkAgainstMirror(ctx, p, c, msg, name)
+			}
+			return fmt.Errorf("mirror of %s grew from %d to %d during the pull: %w", name, size, now, err)
+		}
 		switch {
 		case errors.Is(err, partylog.ErrFork):
 			held, _ := p.mirror.Latest()
