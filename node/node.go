@@ -423,6 +423,11 @@ func (n *Node) Close() error {
 			cancel()
 			n.cancel()
 			n.wg.Wait()
+			// Connections to peers would otherwise stay open, and a peer's
+			// server waits for one it accepted but saw no request on.
+			for _, p := range n.peers {
+				p.client.CloseIdleConnections()
+			}
 		}
 		n.closeErr = n.closeStores()
 		n.log.Info("node stopped")
