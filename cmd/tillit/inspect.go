@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/tillit/tillit/statement"
+)
+
+func init() {
+	register(command{"inspect", "inspections: request, reply, beacon, open, findings, report, verify, list", runInspect})
+}
+
+// inspectCommands are the steps of an inspection (docs/spec/inspect.md
+// §Overview), in the order they are taken, and the commands that read it.
+var inspectCommands = []command{
+	{"request", "inspector: ask HOST for an inspection, within the quotas", runInspectRequest},
+	{"reply", "host: accept or refuse a request", runInspectReply},
+	{"beacon", "both: commit to, then reveal, a beacon contribution", runInspectBeacon},
+	{"open", "host: reveal what the selection needs and open the site the beacon chose", runInspectOpen},
+	{"findings", "inspector: log the items observed at the site", runInspectFindings},
+	{"report", "both: compute the discrepancy report and log it", runInspectReport},
+	{"verify", "anyone: check a whole inspection from the logs", runInspectVerify},
+	{"list", "list the inspection requests this node knows, and what each waits for", runInspectList},
+}
+
+func runInspect(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stderr, "Usage: tillit inspect <command> [flags] [args]\n\n"+
+			"An inspection (docs/arms-control.md): the inspector requests, the host replies,\n"+
+			"both run the beacon, the host opens the site it chooses, the inspector logs\n"+
+			"findings, and both log the report computed from them.\n\nCommands:")
+		for _, c := range inspectCommands {
+			fmt.Fprintf(stderr, "  %-9s %s\n", c.name, c.summary)
+		}
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, c := range inspectCommands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	return withHint(fmt.Errorf("unknown inspect command %q", args[0]), "run 'tillit inspect -h' for the list")
+}
+
+// requestRef parses the reference of an inspection request argument.
+func requestRef(s string) (statement.Ref, error) {
+	r, err := statement.ParseRef(s)
+	if err != nil {
+		return r, withHint(fmt.Errorf("%q is not a statement reference: %v", s, err),
+			"give the request's full reference, <origin>/<index>#<hash>, as 'tillit inspect list --json' prints it")
+	}
+	return r, nil
+}
