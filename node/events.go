@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // eventBuffer is how many recent events a node keeps for operators who
@@ -16,12 +17,17 @@ const eventBuffer = 4096
 type events struct {
 	mu   sync.Mutex
 	ring []Event
+	base int64 // ID of the first event
 	next int64
 	subs map[chan Event]struct{}
 }
 
+// newEvents starts event IDs at the current time in microseconds, so that
+// IDs keep increasing across restarts of the node and an operator who
+// resumes with Last-Event-ID after a restart misses nothing of the new run.
 func newEvents() *events {
-	return &events{next: 1, subs: make(map[chan Event]struct{})}
+	id := time.Now().UnixMicro()
+	return &events{base: id, next: id, subs: make(map[chan Event]struct{})}
 }
 
 func (e *events) publish(ev Event) Event {
@@ -32,7 +38,7 @@ func (e *events) publish(ev Event) Event {
 	if len(e.ring) < eventBuffer {
 		e.ring = append(e.ring, ev)
 	} else {
-		e.ring[int((ev.ID-1)%eventBuffer)] = ev
+		e.ring[int((ev.ID-e.base)%eventBuffer)] = ev
 	}
 	for ch := range e.subs {
 		select {
@@ -50,7 +56,7 @@ func (e *events) since(after int64) []Event {
 	var out []Event
 	first := max(e.next-int64(len(e.ring)), after+1)
 	for id := first; id < e.next; id++ {
-		out = append(out, e.ring[int((id-1)%eventBuffer)])
+		out = append(out, e.ring[int((id-e.base)%eventBuffer)])
 	}
 	return out
 }

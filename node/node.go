@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 		}
 	}
 	if _, err := reg.Verify(opts.Sigs); err != nil {
-		return nil, fmt.Errorf("the regime is not in force: %w", err)
+		return nil, fmt.Errorf("%s version %d: %w", reg.ID, reg.Version, err)
 	}
 	me := reg.Party(cfg.Party)
 	if me == nil {

@@ -386,7 +386,8 @@ func TestCheckpointFault(t *testing.T) {
 			ctx := context.Background()
 			ms := memstore.New()
 			rec := newSigRecorder(t)
-			// Only requested checkpoints: the interval is longer than the test.
+			// The interval is longer than the test: checkpoints come when the
+			// log goes idle, or on request.
 			lg, err := Open(ctx, ms, Options{Origin: testOrigin, Signer: rec, CheckpointInterval: time.Hour, Logger: quietLogger(t)})
 			if err != nil {
 				t.Fatal(err)
@@ -402,21 +403,33 @@ func TestCheckpointFault(t *testing.T) {
 			}
 
 			var want [][]byte
-			for i := range 5 {
+			for i := range 4 {
 				want = append(want, entry(i))
 				if _, err := lg.Append(ctx, want[i]); err != nil {
 					t.Fatal(err)
 				}
 			}
-			before := lg.Latest()
+			before, err := lg.WaitCheckpoint(ctx, 4) // the log checkpoints when idle
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The checkpoint the fifth append gets when the log goes idle
+			// is the one whose write fails.
 			ms.FailNext(memstore.OpSetCheckpoint, o)
+			want = append(want, entry(4))
+			if _, err := lg.Append(ctx, want[4]); err != nil {
+				t.Fatal(err)
+			}
+			for ms.Pending(memstore.OpSetCheckpoint) > 0 {
+				time.Sleep(time.Millisecond)
+			}
 			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			cp, err := lg.Checkpoint(cctx)
+			cp, err := lg.WaitCheckpoint(cctx, 5)
 			cancel()
 			switch o {
 			case memstore.Lost:
 				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("Checkpoint with a lost write = %v, %v; want the deadline", cp.Tree, err)
+					t.Fatalf("WaitCheckpoint after a lost write = %v, %v; want the deadline", cp.Tree, err)
 				}
 				if got := lg.Latest(); got.Tree != before.Tree || !bytes.Equal(got.Note, before.Note) {
 					t.Fatalf("checkpoint %v released although its write was lost", got.Tree)

@@ -68,7 +68,8 @@ type Options struct {
 	// again, which is equivalent for Ed25519 (deterministic signatures).
 	Verifier note.Verifier
 	// CheckpointInterval bounds the time between an append and a checkpoint
-	// that covers it (default DefaultCheckpointInterval).
+	// that covers it while appends keep coming (default
+	// DefaultCheckpointInterval). A log that goes idle checkpoints at once.
 	CheckpointInterval time.Duration
 	// MaxBatch bounds the entries in one group commit (default 4096).
 	MaxBatch int

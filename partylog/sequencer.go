@@ -185,6 +185,14 @@ func (l *Log) commitLoop() {
 			urgent = true
 		default:
 		}
+		// So is a log that has gone idle: a lone append is covered at once
+		// rather than after the interval, which only batches checkpoints
+		// under load. (The checkpoint is signed only after the tree is
+		// durable, so it costs a second write; under load the interval
+		// keeps those few.)
+		if len(l.toCommit) == 0 && len(l.reqs) == 0 {
+			urgent = true
+		}
 		l.maybeCheckpoint(ctx, urgent, timer)
 	}
 }

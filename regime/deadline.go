@@ -37,6 +37,18 @@ func (s State) String() string {
 // MarshalText implements [encoding.TextMarshaler].
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText implements [encoding.TextUnmarshaler]: it accepts the names
+// MarshalText writes.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n != "" && n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown state %q", b)
+}
+
 // Events are the log data about one statement and one of its recipients.
 // Both times come from cosignatures (c2sp.org/tlog-cosignature), which
 // carry whole seconds.

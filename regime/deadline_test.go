@@ -203,3 +203,20 @@ func TestNoClock(t *testing.T) {
 		}
 	}
 }
+
+func TestStateText(t *testing.T) {
+	for _, s := range []State{Pending, Receipted, Acknowledged, Overdue} {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got State
+		if err := got.UnmarshalText(b); err != nil || got != s {
+			t.Errorf("round trip of %v: %v, %v", s, got, err)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("late")); err == nil {
+		t.Error("unknown state accepted")
+	}
+}

@@ -60,7 +60,7 @@ type demo struct {
 	nw      *localnet.Network
 	reg     *regime.Regime
 	nodes   map[string]*node.Node
-	apis    map[string]string           // operator API URLs
+	apis    map[string]string            // operator API URLs
 	proxies map[string]*faultproxy.Proxy // "A>B": A's route to B
 	servers []*http.Server
 	checks  int

@@ -161,4 +161,3 @@ func errSuffix(err error) string {
 	}
 	return ""
 }
-

@@ -68,6 +68,13 @@ func (l *Log) FailNext(op Op, o Outcome) {
 	l.faults[op] = append(l.faults[op], o)
 }
 
+// Pending returns how many injected failures of op have not happened yet.
+func (l *Log) Pending(op Op) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.faults[op])
+}
+
 // Appends returns the number of successful or persisted Append calls.
 func (l *Log) Appends() int {
 	l.mu.Lock()

@@ -21,10 +21,9 @@
 //
 //	go run ./cmd/nodebench -system nats-sync,nats-default -concurrency 1,64,256 -runs 1 -duration 3s
 //
-// The tillit side needs the node package; it is compiled in with the build
-// tag nodebench_tillit (see tillit.go):
+// The tillit side is in tillit.go:
 //
-//	go run -tags nodebench_tillit ./cmd/nodebench -concurrency 1,64,256 -runs 3
+//	go run ./cmd/nodebench -concurrency 1,64,256 -runs 3
 package main
 
 import (

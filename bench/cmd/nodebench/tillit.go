@@ -1,11 +1,6 @@
-//go:build nodebench_tillit
-
 // The tillit side of nodebench: two nodes, A and B, in this process, talking
-// over loopback. It needs the node package's Open/Start/Send/WaitReceipt and
-// its test helper nodetest.Network, so it is built only with the tag
-// nodebench_tillit:
-//
-//	go run -tags nodebench_tillit ./cmd/nodebench -concurrency 1,64,256 -runs 3
+// over loopback, set up by internal/localnet with fresh keys and the example
+// regime's statement types, and the node's production defaults.
 
 package main
 
@@ -24,8 +19,8 @@ import (
 	"time"
 
 	"github.com/tillit/tillit/bench"
+	"github.com/tillit/tillit/internal/localnet"
 	"github.com/tillit/tillit/node"
-	"github.com/tillit/tillit/node/nodetest"
 	"github.com/tillit/tillit/statement"
 )
 
@@ -48,11 +43,14 @@ const (
 // It is the one place that depends on the shape of the node package's test
 // helper.
 func network(dir string) (cfgA, cfgB *node.Config, optsA, optsB node.Options, err error) {
-	net, err := nodetest.Network(dir, partyA, partyB)
+	nw, err := localnet.New(dir, "bench", []localnet.Party{{Name: partyA}, {Name: partyB}})
 	if err != nil {
 		return nil, nil, optsA, optsB, err
 	}
-	return net.Config(partyA), net.Config(partyB), net.Options(partyA), net.Options(partyB), nil
+	opts := func(p string) node.Options {
+		return node.Options{PeerListener: nw.Listeners[p], Regime: nw.Regime, Sigs: nw.Sigs}
+	}
+	return nw.Configs[partyA], nw.Configs[partyB], opts(partyA), opts(partyB), nil
 }
 
 // pair is two started nodes and what the harness learned about sending
