@@ -39,7 +39,7 @@ type declared struct {
 	Regions    int
 	Sites      int
 	Items      int
-	Categories []string
+	Categories map[string]int
 }
 
 // declare commits to d as the party's next declaration version, stores the
@@ -232,7 +232,7 @@ func revealBody(s *escrow.Secret, kind, arg string) (body any, what, tooLarge st
 			names = append(names, arg+"/"+site.Name)
 		}
 		return o, fmt.Sprintf("region %s: %d sites, %d items", arg, len(r.Sites), n),
-			"open the region site by site instead: tillit reveal site " + strings.Join(quoteArgs(names), ", "), nil
+			fmt.Sprintf("open the region site by site instead, with 'tillit reveal site REGION/SITE' for each of its %d sites: %s", len(names), strings.Join(quoteArgs(names), ", ")), nil
 	case revealSite:
 		region, site, ok := splitSite(d, arg)
 		if !ok {

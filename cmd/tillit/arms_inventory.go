@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -418,8 +417,8 @@ func declarationStats(d *escrow.Declaration) (regions, sites, items int) {
 	return len(d.Regions), sites, items
 }
 
-// categoryCounts counts items per category, in category order.
-func categoryCounts(d *escrow.Declaration) []string {
+// categoryCounts counts items per category.
+func categoryCounts(d *escrow.Declaration) map[string]int {
 	counts := map[string]int{}
 	for _, r := range d.Regions {
 		for _, s := range r.Sites {
@@ -428,12 +427,28 @@ func categoryCounts(d *escrow.Declaration) []string {
 			}
 		}
 	}
-	var out []string
-	for c, n := range counts {
-		out = append(out, fmt.Sprintf("%d %s", n, c))
+	return counts
+}
+
+// describeCounts writes counts per category in category order, like
+// "5 9M729.launcher, 11 9M729.missile".
+func describeCounts(counts map[string]int) string {
+	var cats []string
+	for c := range counts {
+		cats = append(cats, c)
 	}
-	slices.SortFunc(out, func(a, b string) int {
-		return cmp.Compare(a[strings.IndexByte(a, ' '):], b[strings.IndexByte(b, ' '):])
-	})
-	return out
+	slices.Sort(cats)
+	var out []string
+	for _, c := range cats {
+		out = append(out, fmt.Sprintf("%d %s", counts[c], c))
+	}
+	return strings.Join(out, ", ")
+}
+
+// plural writes n and a noun, adding s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/tillit/tillit/escrow"
 )
@@ -67,10 +66,10 @@ func runDeclare(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, res.Msg.Ref)
 	cats := ""
 	if len(res.Categories) > 0 {
-		cats = " (" + strings.Join(res.Categories, ", ") + ")"
+		cats = " (" + describeCounts(res.Categories) + ")"
 	}
-	fmt.Fprintf(stdout, "declared version %d of %s's inventory: %d regions, %d sites, %d items%s, committed as %d leaves\n",
-		res.Commitment.Version, res.Commitment.Party, res.Regions, res.Sites, res.Items, cats, res.Commitment.Size)
+	fmt.Fprintf(stdout, "declared version %d of %s's inventory: %s, %s, %s%s, committed as %d leaves\n",
+		res.Commitment.Version, res.Commitment.Party, plural(res.Regions, "region"), plural(res.Sites, "site"), plural(res.Items, "item"), cats, res.Commitment.Size)
 	if res.Commitment.Prev != "" {
 		fmt.Fprintf(stdout, "it follows version %d, %s\n", res.Commitment.Version-1, res.Commitment.Prev)
 	}

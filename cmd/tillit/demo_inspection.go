@@ -209,7 +209,7 @@ func (d *demo) declare(ctx context.Context, a *arms, name, inventory string) (*d
 		return nil, err
 	}
 	d.sent(res.Msg, "version %d: %d regions, %d sites, %d items (%s), as %d leaves",
-		res.Commitment.Version, res.Regions, res.Sites, res.Items, strings.Join(res.Categories, ", "), res.Commitment.Size)
+		res.Commitment.Version, res.Regions, res.Sites, res.Items, describeCounts(res.Categories), res.Commitment.Size)
 	fi, err := os.Stat(res.SecretFile)
 	hidden := true
 	for _, r := range decl.Regions {

@@ -95,7 +95,7 @@ func runInspectReply(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, m.Ref)
 	fmt.Fprintf(stdout, "%sed %s's request %s (reply due by %s)\n", d, in.inspector(), shortRef(ref.String()), stamp(in.status.Due))
 	if d == inspect.Accept {
-		fmt.Fprintf(stdout, "next: both parties run 'tillit inspect beacon commit %s', then 'beacon reveal'; the beacon is due within %s\n", ref, a.rules.beaconWithin)
+		fmt.Fprintf(stdout, "next: both parties run 'tillit inspect beacon commit %s', then 'beacon reveal', within %s\n", ref, human(a.rules.beaconWithin))
 	}
 	fmt.Fprintln(stdout, "sent "+messageSummary(m))
 	return nil

@@ -90,6 +90,9 @@ func revealArgs(args []string) (kind, arg string, err error) {
 	if len(args)-1 != want {
 		what := map[string]string{revealIndex: "no argument", revealSites: "a region", revealRegion: "a region",
 			revealSite: "REGION/SITE", revealItem: "an item id"}[kind]
+		if len(args) == 1 {
+			return "", "", withHint(fmt.Errorf("reveal %s needs %s", kind, what), "run 'tillit reveal -h' for the forms")
+		}
 		return "", "", fmt.Errorf("reveal %s takes %s, not %q", kind, what, strings.Join(args[1:], " "))
 	}
 	if want == 1 {
