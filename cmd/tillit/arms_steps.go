@@ -292,7 +292,11 @@ func (a *arms) open(ctx context.Context, reqRef statement.Ref) (*opened, error) 
 		}
 	}
 	if in.chosen == nil {
-		return out, fmt.Errorf("no site could be chosen: %s", strings.Join(in.missing, ", "))
+		why := "the scope has no declared site"
+		if len(in.missing) > 0 {
+			why = "missing " + strings.Join(in.missing, ", ")
+		}
+		return out, fmt.Errorf("no site could be chosen: %s", why)
 	}
 	out.Chosen, out.Candidates, out.Selection = *in.chosen, len(in.candidates), in.rules.selection
 	r, err := a.reveal(ctx, version, revealSite, in.chosen.Region+"/"+in.chosen.Site, allParties, extra)

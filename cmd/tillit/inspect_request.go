@@ -94,6 +94,9 @@ func runInspectReply(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, m.Ref)
 	fmt.Fprintf(stdout, "%sed %s's request %s (reply due by %s)\n", d, in.inspector(), shortRef(ref.String()), stamp(in.status.Due))
+	if m.Time.After(in.status.Due) {
+		fmt.Fprintf(stdout, "the reply deadline passed at %s: this reply is on record as late, and a late acceptance starts no inspection\n", stamp(in.status.Due))
+	}
 	if d == inspect.Accept {
 		fmt.Fprintf(stdout, "next: both parties run 'tillit inspect beacon commit %s', then 'beacon reveal', within %s\n", ref, human(a.rules.beaconWithin))
 	}
