@@ -101,6 +101,9 @@ func (d *demo) scenario(ctx context.Context) error {
 	}
 	d.settled(ctx, missed, late, regime.Acknowledged, true)
 
+	if err := d.inspection(ctx); err != nil {
+		return err
+	}
 	return d.linkCut(ctx)
 }
 

@@ -94,7 +94,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "tillit: verifiable, mutual arms-control communication on transparency logs")
 	fmt.Fprintln(w, "\nUsage: tillit <command> [flags] [args]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'tillit <command> -h' for a command's flags.")
 }
