@@ -103,6 +103,9 @@ func (ix *index) rebuild(ctx context.Context) error {
 			return err
 		}
 	}
+	// Evaluated aloud: a deadline that passed while the node was down is
+	// announced (and alarmed) now, as is every statement still overdue.
+	ix.quiet = false
 	ix.evaluateAll(n.now())
 	n.log.Info("indexed logs", "entries", total, "open", len(ix.open), "took", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -139,6 +139,7 @@ type peerState struct {
 	failingFrom time.Time // first failure since the last success
 	link        string
 	quarantine  string // reason, or "" if not quarantined
+	cosigCursor map[string]int64 // per log: the peer's sequence number of the last cosignature fetched
 }
 
 // Open opens the node described by cfg: it loads and checks the regime

@@ -38,6 +38,7 @@ func (n *Node) peerHandler() http.Handler {
 	mux.Handle("POST "+peer.PushPath, n.pushSrv)
 	mux.HandleFunc("GET "+GossipPath, n.serveGossip)
 	mux.HandleFunc("GET "+LogsPrefix+"{party}/{rest...}", n.serveLog)
+	mux.HandleFunc("GET "+CosignaturesPrefix+"{party}", n.serveCosignatures)
 	limiters := make(map[link.Pin]*rate.Limiter)
 	for _, p := range n.peerSet.Pins() {
 		// Bursty enough for a catch-up pull of many tiles, bounded

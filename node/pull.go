@@ -40,6 +40,9 @@ func (n *Node) pullLoop(ctx context.Context, p *peerState) {
 		if err := n.gossip(ctx, p); err != nil && ctx.Err() == nil {
 			n.log.Debug("gossip failed", "peer", p.party.Name, "err", err)
 		}
+		if err := n.fetchCosignatures(ctx, p); err != nil && ctx.Err() == nil {
+			n.log.Debug("fetching cosignatures failed", "peer", p.party.Name, "err", err)
+		}
 	}
 }
 

@@ -19,13 +19,14 @@ import (
 // knows is derived from the logs.
 const stateSchema = `
 CREATE TABLE IF NOT EXISTS cosignatures (
-	log     TEXT NOT NULL,    -- party whose log was cosigned
-	witness TEXT NOT NULL,    -- party that cosigned
-	size    INTEGER NOT NULL, -- checkpoint size
-	time    INTEGER NOT NULL, -- cosignature timestamp, Unix seconds
-	note    BLOB NOT NULL,    -- the checkpoint note with that cosignature line
-	PRIMARY KEY (log, witness, size)
-) WITHOUT ROWID;
+	seq     INTEGER PRIMARY KEY, -- order of recording, for peers that fetch what is new
+	log     TEXT NOT NULL,       -- party whose log was cosigned
+	witness TEXT NOT NULL,       -- party that cosigned
+	size    INTEGER NOT NULL,    -- checkpoint size
+	time    INTEGER NOT NULL,    -- cosignature timestamp, Unix seconds
+	note    BLOB NOT NULL,       -- the checkpoint note with that cosignature line
+	UNIQUE (log, witness, size)
+);
 CREATE TABLE IF NOT EXISTS evidence (
 	id      INTEGER PRIMARY KEY,
 	log     TEXT NOT NULL,
@@ -122,6 +123,28 @@ func (s *stateDB) cosignedNotes(ctx context.Context, log string, size int64) (ma
 			return nil, err
 		}
 		out[w] = n
+	}
+	return out, rows.Err()
+}
+
+// cosignedAfter returns the cosigned notes of log's checkpoints recorded
+// after sequence number after, in the order they were recorded, at most
+// limit.
+func (s *stateDB) cosignedAfter(ctx context.Context, log string, after int64, limit int) ([]CosignedNote, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, witness, size, note FROM cosignatures WHERE seq > ? AND log = ? ORDER BY seq LIMIT ?`, after, log, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CosignedNote
+	for rows.Next() {
+		var c CosignedNote
+		var b []byte
+		if err := rows.Scan(&c.Seq, &c.Witness, &c.Size, &b); err != nil {
+			return nil, err
+		}
+		c.Note = string(b)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -250,6 +273,15 @@ func (c *cosigList) covering(index int64) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return c.list[i].Time, true
+}
+
+// has reports whether a cosignature of this size, at t or earlier, is
+// recorded.
+func (c *cosigList) has(size int64, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := sort.Search(len(c.list), func(i int) bool { return c.list[i].Size >= size })
+	return i < len(c.list) && c.list[i].Size == size && !c.list[i].Time.After(t)
 }
 
 // last returns the newest cosignature and a channel closed when a newer one

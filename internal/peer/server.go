@@ -165,6 +165,10 @@ func (s *Server) push(m *partylog.Mirror, r *http.Request, p *Push) (int, string
 				s.OnFork(p.Origin, p.Checkpoint, err)
 			}
 			return http.StatusUnprocessableEntity, err.Error()
+		case errors.Is(err, partylog.ErrEntries) && m.Size() != before:
+			// The mirror grew meanwhile (the node also pulls): the pusher
+			// learns where it ends now and pushes again.
+			return http.StatusConflict, MirrorInfo{Size: m.Size()}.String()
 		case errors.Is(err, partylog.ErrEntries):
 			return http.StatusUnprocessableEntity, err.Error()
 		}
