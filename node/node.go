@@ -138,7 +138,7 @@ type peerState struct {
 	lastErr     error
 	failingFrom time.Time // first failure since the last success
 	link        string
-	quarantine  string // reason, or "" if not quarantined
+	quarantine  string           // reason, or "" if not quarantined
 	cosigCursor map[string]int64 // per log: the peer's sequence number of the last cosignature fetched
 }
 
