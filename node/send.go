@@ -175,11 +175,19 @@ func (n *Node) Send(ctx context.Context, req SendRequest, role string) (Message,
 	return n.sendStatement(ctx, st)
 }
 
-func (n *Node) sendStatement(ctx context.Context, st *statement.Statement) (Message, error) {
+// sealed encodes a checked statement canonically and parses it back, so
+// that it carries its exact bytes and leaf hash.
+func sealed(st *statement.Statement) (*statement.Statement, error) {
 	raw, err := statement.Encode(st)
 	if err != nil {
-		return Message{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	return statement.Parse(raw)
+}
+
+// sendStatement appends st, which sealed returned.
+func (n *Node) sendStatement(ctx context.Context, st *statement.Statement) (Message, error) {
+	raw := st.Raw()
 	start := time.Now()
 	it := &sendItem{entry: raw, prec: st.Precedence, done: make(chan sendResult, 1)}
 	if err := n.sendq.put(ctx, it); err != nil {
@@ -200,10 +208,6 @@ func (n *Node) sendStatement(ctx context.Context, st *statement.Statement) (Mess
 		return Message{}, fmt.Errorf("couldn't append the statement: %w", res.err)
 	}
 	n.metrics.sendLatency.Observe(time.Since(start).Seconds())
-	st, err = statement.Parse(raw)
-	if err != nil {
-		return Message{}, err
-	}
 	n.idx.ingestParsed(n.me.Name, res.index, st)
 	ref := st.Ref(res.index).String()
 	n.metrics.sent.WithLabelValues(st.Type).Inc()
@@ -262,10 +266,7 @@ func (n *Node) buildStatement(req SendRequest, role string) (*statement.Statemen
 	if err := n.reg.CheckStatement(st); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if _, err := statement.Encode(st); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	return st, nil
+	return sealed(st)
 }
 
 // checkRef checks that r refers to a statement this node holds.
@@ -335,6 +336,9 @@ func (n *Node) Ack(ctx context.Context, req AckRequest) (Message, error) {
 	}
 	if err := n.reg.CheckStatement(st); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if st, err = sealed(st); err != nil {
+		return Message{}, err
 	}
 	return n.sendStatement(ctx, st)
 }

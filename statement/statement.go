@@ -66,7 +66,8 @@ type Statement struct {
 	Refs       []Ref      // earlier statements this one refers to, or nil
 	Body       json.RawMessage
 
-	raw []byte
+	raw  []byte
+	leaf [32]byte // SHA-256(0x00 || raw), computed by Parse
 }
 
 // Raw returns the exact bytes s was parsed from, or nil if s was not returned
@@ -80,12 +81,7 @@ func (s *Statement) LeafHash() [32]byte {
 	if s.raw == nil {
 		panic("statement: LeafHash of a Statement not returned by Parse")
 	}
-	h := sha256.New()
-	h.Write([]byte{0x00})
-	h.Write(s.raw)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return s.leaf
 }
 
 // Origin returns the origin of the sender's log, "<regime>/<from>".
@@ -131,6 +127,10 @@ func Parse(b []byte) (*Statement, error) {
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
+	h := sha256.New()
+	h.Write([]byte{0x00})
+	h.Write(st.raw)
+	h.Sum(st.leaf[:0])
 	return st, nil
 }
 
