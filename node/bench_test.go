@@ -10,7 +10,6 @@ import (
 
 	"github.com/tillit/tillit/internal/localnet"
 	"github.com/tillit/tillit/node"
-	"github.com/tillit/tillit/partylog"
 )
 
 // BenchmarkSendToReceipt measures statements from Send at A to B's receipt
@@ -28,7 +27,7 @@ func BenchmarkSendToReceipt(b *testing.B) {
 			quiet := slog.New(slog.DiscardHandler)
 			var nodes []*node.Node
 			for _, p := range []string{"A", "B"} {
-				n, err := nw.Open(ctx, p, node.Options{Logger: quiet, CheckpointInterval: benchCP})
+				n, err := nw.Open(ctx, p, node.Options{Logger: quiet})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -64,7 +63,3 @@ func BenchmarkSendToReceipt(b *testing.B) {
 		})
 	}
 }
-
-var benchCP = partylog.DefaultCheckpointInterval
-
-var benchInflight = []int{1, 64, 256, 1024}

@@ -47,6 +47,83 @@ type index struct {
 	overdue map[key]bool
 	acks    map[key][]ackCand // by the statement referred to
 	quiet   bool              // rebuilding: no events
+
+	// jobs feeds the worker that validates and indexes entries and
+	// re-evaluates verdicts after cosignatures, off the paths that push,
+	// pull and receipt. Nil until the worker starts (and during the
+	// rebuild), when the work is done by the caller.
+	jobs    chan ixJob
+	done    chan struct{}
+	jobMu   sync.RWMutex // guards stopped against sends on a closed jobs
+	stopped bool
+}
+
+// ixJob is work for the index worker: entries to index, or a cosignature
+// whose consequences to evaluate.
+type ixJob struct {
+	party   string
+	start   int64
+	entries [][]byte
+	st      *statement.Statement // a statement of this node, already valid
+	cos     *cosigJob
+}
+
+type cosigJob struct {
+	log, witness string
+	size         int64
+}
+
+// maxIndexBacklog bounds the jobs waiting for the index worker; producers
+// wait when it is full.
+const maxIndexBacklog = 4096
+
+// start starts the index worker.
+func (ix *index) start() {
+	ix.jobs = make(chan ixJob, maxIndexBacklog)
+	ix.done = make(chan struct{})
+	go func() {
+		defer close(ix.done)
+		for j := range ix.jobs {
+			ix.do(j)
+		}
+	}()
+}
+
+// stop lets the worker finish the jobs queued and stops it; later work is
+// done by the caller.
+func (ix *index) stop() {
+	ix.jobMu.Lock()
+	if ix.jobs == nil || ix.stopped {
+		ix.jobMu.Unlock()
+		return
+	}
+	ix.stopped = true
+	close(ix.jobs)
+	ix.jobMu.Unlock()
+	<-ix.done
+}
+
+func (ix *index) do(j ixJob) {
+	switch {
+	case j.cos != nil:
+		ix.reevaluate(j.cos.log, j.cos.witness, j.cos.size)
+	case j.st != nil:
+		ix.ingestParsed(j.party, j.start, j.st)
+	default:
+		ix.ingest(j.party, j.start, j.entries)
+	}
+}
+
+// submit hands work to the worker, or does it now if there is none.
+func (ix *index) submit(j ixJob) {
+	ix.jobMu.RLock()
+	if ix.jobs == nil || ix.stopped {
+		ix.jobMu.RUnlock()
+		ix.do(j)
+		return
+	}
+	ix.jobs <- j
+	ix.jobMu.RUnlock()
 }
 
 func newIndex(n *Node, cos map[[2]string][]cosig) *index {
@@ -175,13 +252,20 @@ func (ix *index) ingestParsed(party string, idx int64, st *statement.Statement) 
 	}
 }
 
-// cosigned records a cosignature in the index and re-evaluates what it
-// may change.
+// cosigned records a cosignature in the index (at once: receipt waiters
+// wake) and has the worker re-evaluate what it may change.
 func (ix *index) cosigned(log, witness string, c cosig) {
 	l := ix.cosList(log, witness)
 	if !l.add(c) {
 		return
 	}
+	ix.submit(ixJob{cos: &cosigJob{log: log, witness: witness, size: c.Size}})
+}
+
+// reevaluate re-evaluates the open statements a cosignature of witness on
+// log's checkpoint of the given size may concern.
+func (ix *index) reevaluate(log, witness string, size int64) {
+	c := cosig{Size: size}
 	now := ix.n.now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

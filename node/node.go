@@ -356,6 +356,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.started = true
+	n.idx.start()
 	tl := tls.NewListener(ln, n.server.TLSConfig)
 	n.wg.Go(func() {
 		if err := n.server.Serve(tl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -424,6 +425,7 @@ func (n *Node) Close() error {
 			cancel()
 			n.cancel()
 			n.wg.Wait()
+			n.idx.stop()
 			// Connections to peers would otherwise stay open, and a peer's
 			// server waits for one it accepted but saw no request on.
 			for _, p := range n.peers {

@@ -251,7 +251,7 @@ func (n *Node) onCosigned(origin string, c tlog.Checkpoint, msg []byte, sig note
 		return err
 	}
 	if len(added) > 0 {
-		n.idx.ingest(party, c.Tree.N-int64(len(added)), added)
+		n.idx.submit(ixJob{party: party, start: c.Tree.N - int64(len(added)), entries: added})
 	}
 	n.metrics.mirrorSize.WithLabelValues(party).Set(float64(c.Tree.N))
 	return nil

@@ -102,7 +102,7 @@ func (n *Node) pull(ctx context.Context, p *peerState) error {
 	if err := n.recordCosig(ctx, name, n.me.Name, c.Tree.N, ts, msg, sig); err != nil {
 		return err
 	}
-	n.idx.ingest(name, size, entries)
+	n.idx.submit(ixJob{party: name, start: size, entries: entries})
 	n.metrics.mirrorSize.WithLabelValues(name).Set(float64(c.Tree.N))
 	n.metrics.pulled.WithLabelValues(name).Add(float64(len(entries)))
 	n.log.Debug("pulled", "peer", name, "from", size, "to", c.Tree.N)

@@ -208,7 +208,7 @@ func (n *Node) sendStatement(ctx context.Context, st *statement.Statement) (Mess
 		return Message{}, fmt.Errorf("couldn't append the statement: %w", res.err)
 	}
 	n.metrics.sendLatency.Observe(time.Since(start).Seconds())
-	n.idx.ingestParsed(n.me.Name, res.index, st)
+	n.idx.submit(ixJob{party: n.me.Name, start: res.index, st: st})
 	ref := st.Ref(res.index).String()
 	n.metrics.sent.WithLabelValues(st.Type).Inc()
 	n.publish(Event{Kind: EventSent, Ref: ref, Msg: fmt.Sprintf("sent %s %s to %s", st.Precedence, st.Type, joinTo(st.To))})
