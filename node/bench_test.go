@@ -63,3 +63,6 @@ func BenchmarkSendToReceipt(b *testing.B) {
 		})
 	}
 }
+
+// benchInflight are the numbers of statements in flight measured.
+var benchInflight = []int{1, 64, 256, 1024}
