@@ -18,7 +18,29 @@ import (
 const maxSendQueue = 1 << 16
 
 // sendBatch bounds the statements one append takes from the queue.
-const sendBatch = 4096
+const sendBatch = 1024
+
+// sendWindow bounds how many entries the log may run ahead of what every
+// peer whose link is up has receipted before ROUTINE and PRIORITY
+// statements wait (see sendLoop). Peers whose link is degraded or down do
+// not hold the others back; they catch up by pull and push later.
+const sendWindow = 2048
+
+// lag returns how many entries of the log the furthest-behind peer whose
+// link is up has not receipted.
+func (n *Node) lag() int64 {
+	size := n.own.Size()
+	var worst int64
+	now := time.Now()
+	for _, name := range n.order {
+		if n.linkState(n.peers[name], now) != LinkUp {
+			continue
+		}
+		last, _ := n.idx.cosList(n.me.Name, name).last()
+		worst = max(worst, size-last.Size)
+	}
+	return worst
+}
 
 // sendItem is a statement waiting to be appended.
 type sendItem struct {
@@ -90,18 +112,26 @@ func (q *sendQueue) signal() {
 	}
 }
 
-// take waits for statements and returns up to max of them, highest
-// precedence first and in arrival order within a precedence.
-func (q *sendQueue) take(ctx context.Context, max int) []*sendItem {
+// take waits for statements of precedence minPrec or higher and returns
+// up to max of them, highest precedence first and in arrival order within a
+// precedence. It returns nil when ctx ends or, if wait is positive, when
+// none came within wait.
+func (q *sendQueue) take(ctx context.Context, max int, minPrec statement.Precedence, wait time.Duration) []*sendItem {
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
 	for {
 		q.mu.Lock()
-		if q.n > 0 {
-			var out []*sendItem
-			for p := statement.Flash; p >= statement.Routine && len(out) < max; p-- {
-				k := min(len(q.queues[p]), max-len(out))
-				out = append(out, q.queues[p][:k]...)
-				q.queues[p] = q.queues[p][k:]
-			}
+		var out []*sendItem
+		for p := statement.Flash; p >= minPrec && len(out) < max; p-- {
+			k := min(len(q.queues[p]), max-len(out))
+			out = append(out, q.queues[p][:k]...)
+			q.queues[p] = q.queues[p][k:]
+		}
+		if len(out) > 0 {
 			q.n -= len(out)
 			q.signal()
 			q.mu.Unlock()
@@ -110,6 +140,8 @@ func (q *sendQueue) take(ctx context.Context, max int) []*sendItem {
 		q.mu.Unlock()
 		select {
 		case <-q.ready:
+		case <-timeout:
+			return nil
 		case <-ctx.Done():
 			return nil
 		}
@@ -135,9 +167,20 @@ func (q *sendQueue) close() {
 // at once.
 func (n *Node) sendLoop(ctx context.Context) {
 	for {
-		items := n.sendq.take(ctx, sendBatch)
-		if items == nil {
+		// Flow control: while a peer whose link is up has not receipted
+		// the last sendWindow entries, only IMMEDIATE and FLASH statements
+		// are appended, so that the log never runs far ahead of its
+		// pushes and an urgent statement's push carries little before it.
+		minPrec, wait := statement.Routine, time.Duration(0)
+		if n.lag() >= sendWindow {
+			minPrec, wait = statement.Immediate, 2*time.Millisecond
+		}
+		items := n.sendq.take(ctx, sendBatch, minPrec, wait)
+		if ctx.Err() != nil {
 			return
+		}
+		if items == nil {
+			continue
 		}
 		entries := make([][]byte, len(items))
 		urgent := false
