@@ -74,7 +74,7 @@ type PeerConfig struct {
 // APIConfig configures the operator API.
 type APIConfig struct {
 	// Listen is the address of the operator API, like "127.0.0.1:7201".
-	// It is plain HTTP and meant for loopback.
+	// It is plain HTTP and must be a loopback address.
 	Listen string `toml:"listen"`
 	// Tokens are the bearer tokens that may use it.
 	Tokens []Token `toml:"token"`
@@ -194,6 +194,9 @@ func (c *Config) check() error {
 			return bad("%s: %v", a.name, err)
 		}
 	}
+	if host, _, _ := net.SplitHostPort(c.API.Listen); !loopback(host) {
+		return bad("api.listen %q is not a loopback address: the operator API is plain HTTP with bearer tokens; keep it on 127.0.0.1 or ::1 and reach it through a TLS proxy or an SSH tunnel", c.API.Listen)
+	}
 	for p, eps := range c.Peer.Endpoints {
 		if len(eps) == 0 {
 			return bad("peer.endpoints.%s is empty", p)
@@ -261,4 +264,13 @@ func (c *Config) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// loopback reports whether host names a loopback address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,9 +181,9 @@ func (ix *index) rebuild(ctx context.Context) error {
 			return err
 		}
 	}
-	// Evaluated aloud: a deadline that passed while the node was down is
-	// announced (and alarmed) now, as is every statement still overdue.
-	ix.quiet = false
+	// Receipts and acknowledgments of the past are not announced again,
+	// but a deadline that passed while the node was down is (and alarmed),
+	// as is every statement still overdue.
 	ix.evaluateAll(n.now())
 	n.log.Info("indexed logs", "entries", total, "open", len(ix.open), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -205,6 +206,9 @@ func (ix *index) ingest(party string, start int64, entries [][]byte) {
 				ix.n.alarm("invalid", party, "", fmt.Sprintf("entry %d of %s's log is not a valid statement of the regime: %v", idx, party, err))
 			}
 			continue
+		}
+		if ahead := st.Time.Sub(ix.n.now()); !ix.quiet && ahead > ix.n.reg.ClockTolerance {
+			ix.n.alarm("clock", party, st.Ref(idx).String(), fmt.Sprintf("entry %d of %s's log is dated %s ahead of this node's clock, beyond the regime's tolerance of %s", idx, party, ahead.Round(time.Second), ix.n.reg.ClockTolerance))
 		}
 		ix.ingestParsed(party, idx, st)
 	}
@@ -343,7 +347,7 @@ func (ix *index) evaluateLocked(k key, o *tracked, now time.Time) {
 				continue
 			}
 			o.seen[id] = true
-			if ix.quiet {
+			if ix.quiet && ev.what != "overdue" {
 				continue
 			}
 			if ref == "" {
@@ -476,6 +480,10 @@ func (n *Node) deadlineLoop(ctx context.Context) {
 		n.idx.evaluateAll(n.now())
 		for _, name := range n.order {
 			n.updateLink(n.peers[name])
+		}
+		if _, final, cosigners := n.finality(); final > n.final {
+			n.final = final
+			n.publish(Event{Kind: EventFinal, Msg: fmt.Sprintf("checkpoint %d of %s's log is final: cosigned by %s", final, n.me.Name, strings.Join(cosigners, ", "))})
 		}
 	}
 }

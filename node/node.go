@@ -14,8 +14,8 @@
 //     bearer token of the right role.
 //   - Send returns only once the statement is durable in the party's log and
 //     has passed the regime's checks; a statement that fails them is not
-//     stored. FLASH statements go ahead of queued lower-precedence ones, are
-//     checkpointed at once and pushed at once.
+//     stored. FLASH statements go ahead of queued lower-precedence ones;
+//     FLASH and IMMEDIATE statements are checkpointed and pushed at once.
 //   - A receipt (a peer's cosignature) is recorded durably before it counts,
 //     and this node records its own cosignature on a peer's checkpoint
 //     before it gives it out.
@@ -81,8 +81,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// DeadlineTick is how often deadlines are re-evaluated (default 1s).
 	DeadlineTick time.Duration
-	// ClientOptions configure the peer client (defaults: link's, with
-	// 5s attempts and 3 attempts per endpoint).
+	// ClientOptions configure the peer client (default: 3 attempts per
+	// endpoint, 15 s each, backoff from 100 ms to 2 s, responses up to
+	// 32 MiB).
 	ClientOptions *link.ClientOptions
 }
 
@@ -120,6 +121,7 @@ type Node struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	started   bool
+	hooks     chan struct{} // one token per running alarm hook
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -173,7 +175,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 		opts.PollInterval = min(reg.Heartbeat/4, 5*time.Second)
 	}
 	n := &Node{cfg: cfg, opts: opts, reg: reg, me: me, now: opts.Now, peers: make(map[string]*peerState),
-		log: opts.Logger.With("party", me.Name), events: newEvents()}
+		log: opts.Logger.With("party", me.Name), events: newEvents(), hooks: make(chan struct{}, maxHooks)}
 	defer func() {
 		if err != nil {
 			n.closeStores()
@@ -213,7 +215,8 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	var pins []link.Pin
-	copts := link.ClientOptions{Attempts: 3, Timeout: 15 * time.Second, MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}
+	// A full bundle of maximum-size entries is just over 16 MiB.
+	copts := link.ClientOptions{Attempts: 3, Timeout: 15 * time.Second, MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxResponseBytes: 32 << 20}
 	if opts.ClientOptions != nil {
 		copts = *opts.ClientOptions
 	}

@@ -73,7 +73,7 @@ func (n *Node) pushLoop(ctx context.Context, p *peerState) {
 // backoff is the wait before push attempt number failures+1: exponential
 // from 100 ms, capped at half a heartbeat, with jitter.
 func backoff(failures int, hb time.Duration) time.Duration {
-	d := 100 * time.Millisecond << min(failures-1, 10)
+	d := 100 * time.Millisecond << min(max(failures-1, 0), 10)
 	d = min(d, max(hb/2, 100*time.Millisecond))
 	return d/2 + rand.N(d/2+1)
 }

@@ -82,11 +82,14 @@ type cosig struct {
 	Time time.Time
 }
 
-// addCosig records a cosignature durably. It reports false if one by the
-// same witness for the same size was already recorded (the first is kept:
-// receipts count from the earliest cosignature).
+// addCosig records a cosignature. It reports false if one by the same
+// witness for the same size, as early or earlier, was already recorded.
 func (s *stateDB) addCosig(ctx context.Context, log, witness string, size int64, t time.Time, note []byte) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO cosignatures (log, witness, size, time, note) VALUES (?, ?, ?, ?, ?)`,
+	// Of two cosignatures by one witness on one checkpoint, the earlier
+	// counts (receipts count from the earliest); a later one changes
+	// nothing.
+	res, err := s.db.ExecContext(ctx, `INSERT INTO cosignatures (log, witness, size, time, note) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (log, witness, size) DO UPDATE SET time = excluded.time, note = excluded.note WHERE excluded.time < cosignatures.time`,
 		log, witness, size, t.Unix(), note)
 	if err != nil {
 		return false, fmt.Errorf("couldn't record cosignature: %w", err)
@@ -163,7 +166,7 @@ type Evidence struct {
 	ID     int64     `json:"id"`
 	Log    string    `json:"log"` // party whose log is concerned
 	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"` // "fork" or "inconsistent"
+	Kind   string    `json:"kind"` // "fork"
 	Detail string    `json:"detail"`
 	NoteA  []byte    `json:"note_a,omitempty"`
 	NoteB  []byte    `json:"note_b,omitempty"`
@@ -303,8 +306,9 @@ func (c *cosigList) last() (cosig, <-chan struct{}) {
 	return c.list[len(c.list)-1], c.wake
 }
 
-func (c *cosigList) snapshot() []cosig {
+// tail returns the k newest cosignatures.
+func (c *cosigList) tail(k int) []cosig {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.list)
+	return slices.Clone(c.list[max(len(c.list)-k, 0):])
 }

@@ -11,6 +11,13 @@ import (
 	"github.com/tillit/tillit/statement"
 )
 
+// finalityWindow is how many of each witness's newest cosignatures are
+// searched for the newest final checkpoint.
+const finalityWindow = 256
+
+// maxHooks bounds the alarm hook processes running at once.
+const maxHooks = 4
+
 // maxScan bounds the entries one inbox or outbox listing reads.
 const maxScan = 20000
 
@@ -50,9 +57,11 @@ func (n *Node) Status() Status {
 func (n *Node) finality() (size, final int64, cosigners []string) {
 	size = n.own.Latest().Tree.N
 	ws := n.reg.Witnesses(n.me.Name)
+	// Witnesses cosign the newest checkpoints they are pushed, so the
+	// newest final one is among the last each has cosigned.
 	bySize := make(map[int64][]string)
 	for _, w := range ws {
-		for _, c := range n.idx.cosList(n.me.Name, w).snapshot() {
+		for _, c := range n.idx.cosList(n.me.Name, w).tail(finalityWindow) {
 			bySize[c.Size] = append(bySize[c.Size], w)
 		}
 	}
@@ -200,7 +209,16 @@ func (n *Node) runHook(kind, peer, ref, msg string) {
 	if len(n.cfg.Hook) == 0 {
 		return
 	}
+	// At most maxHooks run at once; alarms beyond that while they run are
+	// logged (and streamed as events) but start no process.
+	select {
+	case n.hooks <- struct{}{}:
+	default:
+		n.log.Warn("alarm hook skipped: too many running", "kind", kind, "ref", ref)
+		return
+	}
 	go func() {
+		defer func() { <-n.hooks }()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, n.cfg.Hook[0], n.cfg.Hook[1:]...)

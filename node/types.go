@@ -133,7 +133,8 @@ type LogStatus struct {
 type PeerStatus struct {
 	Party string `json:"party"`
 	Link  string `json:"link"` // LinkUp, LinkDegraded or LinkDown
-	// LastReceipt is when the peer last cosigned this node's log; zero if never.
+	// LastReceipt is the time of the peer's earliest cosignature on the
+	// largest checkpoint of this node's log it has cosigned; zero if never.
 	LastReceipt time.Time `json:"last_receipt,omitzero"`
 	// Receipted is the size of this node's log the peer has cosigned.
 	Receipted int64 `json:"receipted"`

@@ -181,13 +181,16 @@ func TestAPIConnectionErrors(t *testing.T) {
 }
 
 func TestAPIURL(t *testing.T) {
+	// Addresses that are not loopback are refused by the configuration
+	// (want ""): the API is plain HTTP.
 	tests := []struct{ listen, want string }{
 		{"127.0.0.1:7201", "http://127.0.0.1:7201"},
-		{":7201", "http://127.0.0.1:7201"},
-		{"0.0.0.0:7201", "http://127.0.0.1:7201"},
-		{"[::]:7201", "http://[::1]:7201"},
 		{"[::1]:7201", "http://[::1]:7201"},
-		{"node.example:80", "http://node.example:80"},
+		{"localhost:7201", "http://localhost:7201"},
+		{":7201", ""},
+		{"0.0.0.0:7201", ""},
+		{"[::]:7201", ""},
+		{"node.example:80", ""},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
@@ -197,6 +200,12 @@ func TestAPIURL(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := apiURL(dir)
+		if tt.want == "" {
+			if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+				t.Errorf("api.listen %q: %q, %v; want it refused", tt.listen, got, err)
+			}
+			continue
+		}
 		if err != nil || got != tt.want {
 			t.Errorf("api.listen %q: %q, %v; want %q", tt.listen, got, err, tt.want)
 		}

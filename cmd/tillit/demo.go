@@ -262,6 +262,14 @@ func (d *demo) keep(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The command line finds each node's operator API through this file,
+	// as it does for 'tillit serve'.
+	for _, name := range d.nw.Parties {
+		cfg := d.nw.Configs[name]
+		if err := os.WriteFile(filepath.Join(cfg.Path(cfg.Data), apiURLFile), []byte(d.apis[name]+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
 	path := filepath.Join(d.dir, "parties.json")
 	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return err

@@ -47,6 +47,9 @@ are written with mode 0600 and never overwritten.`, stderr)
 			return withHint(fmt.Errorf("address %q: %v", a, err), "write HOST:PORT, like :7101 or 127.0.0.1:7201")
 		}
 	}
+	if host, _, _ := net.SplitHostPort(*apiListen); host != "localhost" && (net.ParseIP(host) == nil || !net.ParseIP(host).IsLoopback()) {
+		return withHint(fmt.Errorf("--api %q is not a loopback address", *apiListen), "the operator API is plain HTTP with bearer tokens: keep it on 127.0.0.1 or ::1 (reach it remotely through a TLS proxy or an SSH tunnel)")
+	}
 	cfgPath := filepath.Join(*dir, localnet.ConfigFile)
 	if _, err := os.Stat(cfgPath); err == nil {
 		return withHint(fmt.Errorf("%s already exists", cfgPath), "choose another --dir; init never overwrites a node")

@@ -78,6 +78,9 @@ func (p *Pusher) Push(ctx context.Context) (Receipt, error) {
 			start = min(p.next, cp.Tree.N)
 		}
 		if cp.Tree.N-start > maxEntries {
+			// Forget where the peer's mirror ended: it catches up by
+			// pulling, and the next push asks again.
+			p.known = false
 			return Receipt{}, fmt.Errorf("%w: it lacks %d entries, a push carries at most %d", ErrTooFarBehind, cp.Tree.N-start, maxEntries)
 		}
 		entries, err := p.Log.Entries(ctx, start, cp.Tree.N)

@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBackoff(t *testing.T) {
+	hb := 10 * time.Second
+	for f := -1; f < 40; f++ {
+		d := backoff(f, hb) // must not panic, even for f <= 0
+		if d <= 0 || d > hb/2 {
+			t.Errorf("backoff(%d) = %v, want in (0, %v]", f, d, hb/2)
+		}
+	}
+}
+
+func TestConfigRefusesRemoteAPI(t *testing.T) {
+	base := "party = \"A\"\nregime = \"r\"\ndata = \"d\"\nlog_key = \"k\"\ncosign_key = \"c\"\ntls_key = \"t\"\n[peer]\nlisten = \":1\"\n[api]\nlisten = %q\n[[api.token]]\nname = \"x\"\nrole = \"officer\"\nsha256 = \"" + HashToken("x") + "\"\n"
+	for listen, ok := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "localhost:1": true, ":1": false, "0.0.0.0:1": false, "10.0.0.1:1": false} {
+		_, err := ParseConfig([]byte(strings.Replace(base, "%q", `"`+listen+`"`, 1)))
+		if ok != (err == nil) {
+			t.Errorf("api.listen %q: %v", listen, err)
+		}
+	}
+}
+
+func TestCosigEarliestKept(t *testing.T) {
+	s, err := openState(filepath.Join(t.TempDir(), "node.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for _, c := range []struct {
+		t    time.Time
+		want bool
+	}{{t0.Add(time.Minute), true}, {t0.Add(2 * time.Minute), false}, {t0, true}, {t0, false}} {
+		got, err := s.addCosig(ctx, "A", "B", 5, c.t, []byte("n"))
+		if err != nil || got != c.want {
+			t.Errorf("addCosig at %v: %v, %v; want %v", c.t, got, err, c.want)
+		}
+	}
+	all, err := s.cosigs(ctx)
+	if err != nil || len(all[[2]string{"A", "B"}]) != 1 || !all[[2]string{"A", "B"}][0].Time.Equal(t0) {
+		t.Fatalf("stored %v, %v; want one cosignature at %v", all, err, t0)
+	}
+}
