@@ -54,8 +54,10 @@ type stateDB struct {
 // crash may lose the last commits. That is enough here and saves a disk
 // flush on every receipt: every cosignature recorded is also held by the
 // party at the other end (the log's owner keeps the receipt, the witness its
-// own record), and both give it back through GET /cosignatures. The logs
-// themselves are in logs.db with synchronous=FULL.
+// own record), and both give it back through GET /cosignatures. Evidence and
+// quarantine rows lost that way are found again: the contradicting notes
+// are signed and still held by the peers, and gossip compares them again.
+// The logs themselves are in logs.db with synchronous=FULL.
 func openState(path string) (*stateDB, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)"} {
