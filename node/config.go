@@ -66,6 +66,10 @@ type Config struct {
 type PeerConfig struct {
 	// Listen is the address of the HTTPS server for peers, like ":7101".
 	Listen string `toml:"listen"`
+	// PublicListen, if set, is the address of a read-only HTTPS server that
+	// serves the logs, gossip and cosignatures to anyone, without client
+	// certificates. Only a regime with log_access "public" allows it.
+	PublicListen string `toml:"public_listen,omitempty"`
 	// Endpoints overrides the regime's endpoints of some parties for this
 	// node only (a relay, a tunnel, a test proxy), by party name.
 	Endpoints map[string][]string `toml:"endpoints"`
@@ -189,7 +193,10 @@ func (c *Config) check() error {
 			return bad("%s is missing", f.name)
 		}
 	}
-	for _, a := range []struct{ name, v string }{{"peer.listen", c.Peer.Listen}, {"api.listen", c.API.Listen}} {
+	for _, a := range []struct{ name, v string }{{"peer.listen", c.Peer.Listen}, {"api.listen", c.API.Listen}, {"peer.public_listen", c.Peer.PublicListen}} {
+		if a.v == "" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			return bad("%s: %v", a.name, err)
 		}

@@ -111,19 +111,21 @@ type Node struct {
 	metrics *metrics
 	pushSrv *peer.Server
 
-	mu        sync.Mutex
-	alarms    []string
-	final     int64             // newest final size of the own log, as last announced
-	seen      map[string]seenCP // newest gossiped checkpoint per log
-	listener  net.Listener
-	server    *http.Server
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	started   bool
-	hooks     chan struct{} // one token per running alarm hook
-	closeOnce sync.Once
-	closeErr  error
+	mu         sync.Mutex
+	alarms     []string
+	final      int64             // newest final size of the own log, as last announced
+	seen       map[string]seenCP // newest gossiped checkpoint per log
+	listener   net.Listener
+	server     *http.Server
+	public     *http.Server // the public read-only interface, if any
+	publicAddr net.Addr
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	started    bool
+	hooks      chan struct{} // one token per running alarm hook
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // peerState is everything about one peer.
@@ -366,6 +368,13 @@ func (n *Node) Start(ctx context.Context) error {
 			n.log.Error("peer server stopped", "err", err)
 		}
 	})
+	if err := n.startPublic(); err != nil {
+		n.server.Close()
+		n.cancel()
+		n.wg.Wait()
+		n.started = false
+		return err
+	}
 	for range 2 {
 		n.wg.Go(func() { n.sendLoop(n.ctx) })
 	}
@@ -425,6 +434,9 @@ func (n *Node) Close() error {
 		if started {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			n.server.Shutdown(sctx)
+			if n.public != nil {
+				n.public.Shutdown(sctx)
+			}
 			cancel()
 			n.cancel()
 			n.wg.Wait()

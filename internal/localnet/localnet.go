@@ -109,6 +109,16 @@ type Party struct {
 	Role regime.Role // default regime.RoleParty
 }
 
+// An Option changes a setting of the regime New writes.
+type Option func(*settings)
+
+type settings struct {
+	logAccess regime.LogAccess
+}
+
+// LogAccess sets the regime's log_access (default "parties").
+func LogAccess(a regime.LogAccess) Option { return func(s *settings) { s.logAccess = a } }
+
 // Network is a set of parties set up on this machine.
 type Network struct {
 	Dir     string
@@ -126,7 +136,11 @@ type Network struct {
 // New sets up parties with fresh keys in dir: a regime with id, the example
 // regime's statement types and settings, every party as a witness of every
 // other, signed by all.
-func New(dir, id string, parties []Party) (nw *Network, err error) {
+func New(dir, id string, parties []Party, opts ...Option) (nw *Network, err error) {
+	set := settings{logAccess: regime.AccessParties}
+	for _, o := range opts {
+		o(&set)
+	}
 	nw = &Network{Dir: dir, Configs: map[string]*node.Config{}, Listeners: map[string]net.Listener{}, Tokens: map[string]string{}}
 	defer func() {
 		if err != nil {
@@ -134,7 +148,7 @@ func New(dir, id string, parties []Party) (nw *Network, err error) {
 		}
 	}()
 	var b strings.Builder
-	fmt.Fprintf(&b, "id = %q\ntitle = \"local test network\"\nversion = 1\nlog_access = \"parties\"\nclock_tolerance = \"30s\"\nheartbeat = \"2s\"\n\n", id)
+	fmt.Fprintf(&b, "id = %q\ntitle = \"local test network\"\nversion = 1\nlog_access = %q\nclock_tolerance = \"30s\"\nheartbeat = \"2s\"\n\n", id, set.logAccess)
 	fmt.Fprintf(&b, "[inspections]\nper_host_per_year = 3\nper_inspector_per_year = 1\n\n")
 	for _, p := range parties {
 		role := p.Role
