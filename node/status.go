@@ -23,7 +23,7 @@ const maxScan = 20000
 
 // Status returns the node's state at a glance.
 func (n *Node) Status() Status {
-	s := Status{Party: n.me.Name, Regime: n.reg.ID, RegimeHash: n.reg.Hash().String()}
+	s := Status{Party: n.me.Name, Now: n.now().UTC(), Regime: n.reg.ID, RegimeHash: n.reg.Hash().String()}
 	size, final, cosigners := n.finality()
 	s.Log = LogStatus{Origin: n.reg.Origin(n.me.Name), Size: size, Final: final, FinalCosigners: cosigners}
 	now := time.Now()

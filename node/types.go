@@ -110,7 +110,10 @@ const (
 
 // Status is the node's state at a glance.
 type Status struct {
-	Party      string       `json:"party"`
+	Party string `json:"party"`
+	// Now is the node's clock reading, the time deadlines are judged at
+	// (the demo's nodes run on a simulated clock).
+	Now        time.Time    `json:"now,omitzero"`
 	Regime     string       `json:"regime"`      // regime id
 	RegimeHash string       `json:"regime_hash"` // base64
 	Log        LogStatus    `json:"log"`

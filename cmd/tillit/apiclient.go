@@ -245,11 +245,14 @@ func messageSummary(m node.Message) string {
 }
 
 // ageOf formats how long ago t was, like "12s ago" or "3h05m ago".
-func ageOf(t time.Time) string {
+func ageOf(t time.Time) string { return ageAt(timeNow(), t) }
+
+// ageAt is how long before now t was, for people.
+func ageAt(now, t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	d := timeNow().Sub(t)
+	d := now.Sub(t)
 	switch {
 	case d < 0:
 		return "in the future"

@@ -76,7 +76,12 @@ func printNodeStatus(w io.Writer, s node.Status) error {
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", p.Party, p.Link, ageOf(p.LastReceipt), p.Receipted, p.Behind, p.Mirror, q, lastErr)
+		age := ageOf(p.LastReceipt)
+		if !s.Now.IsZero() && !p.LastReceipt.IsZero() {
+			// Ages by the node's clock, which may be simulated.
+			age = ageAt(s.Now, p.LastReceipt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", p.Party, p.Link, age, p.Receipted, p.Behind, p.Mirror, q, lastErr)
 	}
 	return tw.Flush()
 }
