@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -18,7 +19,8 @@ const finalityWindow = 256
 // maxHooks bounds the alarm hook processes running at once.
 const maxHooks = 4
 
-// maxScan bounds the entries one inbox or outbox listing reads.
+// maxScan bounds the entries one inbox or outbox listing reads, and the
+// entries a statements listing reads of each log.
 const maxScan = 20000
 
 // Status returns the node's state at a glance.
@@ -145,6 +147,57 @@ func (n *Node) Inbox(q Query) []Message {
 	return n.list(keys, q)
 }
 
+// Statements lists the statements of every log this node holds, its own and
+// its mirror of each peer's, whoever they are addressed to, newest first by
+// statement time (then by log origin, then newest entry first). q.From limits
+// it to one party's log. Like the inbox, it skips entries that are not valid
+// statements of the regime. The work is bounded per log: each is read from
+// its end, at most maxScan entries and at most q's limit of matches, so the
+// listing takes a log's entry order for the order of its statements' times.
+func (n *Node) Statements(q Query) []Message {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Message
+	for _, party := range append([]string{n.me.Name}, n.order...) {
+		if q.From == "" || q.From == party {
+			out = append(out, n.scanLog(party, q, limit)...)
+		}
+	}
+	slices.SortFunc(out, func(a, b Message) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(a.Log, b.Log), cmp.Compare(b.Index, a.Index))
+	})
+	return out[:min(len(out), limit)]
+}
+
+// scanLog returns the newest statements of party's log that match q, at
+// most limit of them, reading at most maxScan entries from the log's end.
+func (n *Node) scanLog(party string, q Query, limit int) []Message {
+	size := n.own.Size()
+	if party != n.me.Name {
+		size = n.peers[party].mirror.Size()
+	}
+	now := n.now()
+	var out []Message
+	for i := size - 1; i >= 0 && size-i <= maxScan && len(out) < limit; i-- {
+		e, err := n.entry(context.Background(), party, i)
+		if err != nil {
+			continue
+		}
+		st, err := statement.Parse(e)
+		if err != nil || st.From != party || (q.Type != "" && st.Type != q.Type) || n.reg.CheckStatement(st) != nil {
+			continue
+		}
+		m := n.message(st, i, now)
+		if q.State != 0 && m.State != q.State {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 func (n *Node) list(keys []key, q Query) []Message {
 	limit := q.Limit
 	if limit <= 0 {
@@ -161,7 +214,7 @@ func (n *Node) list(keys []key, q Query) []Message {
 			continue
 		}
 		st, err := statement.Parse(e)
-		if err != nil || (q.Type != "" && st.Type != q.Type) {
+		if err != nil || (q.Type != "" && st.Type != q.Type) || (q.From != "" && st.From != q.From) {
 			continue
 		}
 		m := n.message(st, k.index, now)

@@ -42,7 +42,8 @@ type AckRequest struct {
 }
 
 // Message is a statement as the node sees it: in its outbox (sent by this
-// party) or inbox (addressed to it), with its standing per recipient.
+// party), its inbox (addressed to it) or any log it holds, with its
+// standing per recipient.
 type Message struct {
 	Ref        string          `json:"ref"`
 	Log        string          `json:"log"` // origin of the log that holds it
@@ -70,11 +71,12 @@ type Recipient struct {
 	Verdict regime.Verdict `json:"verdict"`
 }
 
-// Query filters inbox and outbox listings.
+// Query filters inbox, outbox and statements listings.
 type Query struct {
 	Type  string       // only this type, if set
 	State regime.State // only this state, if nonzero
 	Limit int          // at most this many, newest first; 0 means 100
+	From  string       // only statements from this party, if set
 }
 
 // Event is something that happened on the node, streamed to operators.
