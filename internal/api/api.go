@@ -1,6 +1,7 @@
 // Package api is a node's operator API: the HTTP interface through which the
 // party's officers, analysts and auditors send statements, acknowledge
-// received ones, read the inbox, outbox and status, and follow events.
+// received ones, read the inbox, outbox, every statement the node holds and
+// its status, and follow events.
 //
 // The handler serves JSON under /api/v1/, server-sent events at
 // /api/v1/events, its OpenAPI 3.1 description at /api/openapi.json and a
@@ -46,7 +47,10 @@ type Backend interface {
 	Inbox(q node.Query) []node.Message
 	// Outbox lists statements the party made, newest first.
 	Outbox(q node.Query) []node.Message
-	// Message returns one statement of either box by its reference.
+	// Statements lists statements of every log the node holds, whoever
+	// they are addressed to, newest first; q.From may name their sender.
+	Statements(q node.Query) []node.Message
+	// Message returns one statement the node holds by its reference.
 	Message(ref string) (node.Message, error)
 	// Status returns the node's state at a glance.
 	Status() node.Status
@@ -132,8 +136,9 @@ func newHandler(b Backend, cfg node.APIConfig, logger *slog.Logger, opts Options
 	h.routes = []route{
 		{"POST", "/api/v1/send", sender, h.send},
 		{"POST", "/api/v1/ack", officer, h.ack},
-		{"GET", "/api/v1/inbox", reader, h.box("inbox", b.Inbox)},
-		{"GET", "/api/v1/outbox", reader, h.box("outbox", b.Outbox)},
+		{"GET", "/api/v1/inbox", reader, h.box(false, b.Inbox)},
+		{"GET", "/api/v1/outbox", reader, h.box(false, b.Outbox)},
+		{"GET", "/api/v1/statements", reader, h.box(true, b.Statements)},
 		{"GET", "/api/v1/messages/{ref}", reader, h.message},
 		{"GET", "/api/v1/status", reader, h.status},
 		{"GET", "/api/v1/events", reader, h.events},

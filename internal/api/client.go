@@ -86,6 +86,18 @@ func (c *Client) Inbox(ctx context.Context, box string, q node.Query) ([]node.Me
 	if box != BoxInbox && box != BoxOutbox {
 		return nil, fmt.Errorf("api: box %q is not %q or %q", box, BoxInbox, BoxOutbox)
 	}
+	return c.list(ctx, "/api/v1/"+box, q)
+}
+
+// Statements lists the statements of every log the node holds that match q,
+// whoever they are addressed to, newest first. q.From, if set, names their
+// sender.
+func (c *Client) Statements(ctx context.Context, q node.Query) ([]node.Message, error) {
+	return c.list(ctx, "/api/v1/statements", q)
+}
+
+// list calls a listing at path.
+func (c *Client) list(ctx context.Context, path string, q node.Query) ([]node.Message, error) {
 	v := url.Values{}
 	if q.Type != "" {
 		v.Set("type", q.Type)
@@ -96,10 +108,13 @@ func (c *Client) Inbox(ctx context.Context, box string, q node.Query) ([]node.Me
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
+	if q.From != "" {
+		v.Set("from", q.From)
+	}
 	var list struct {
 		Messages []wireMessage `json:"messages"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/api/v1/"+box, v, nil, http.StatusOK, &list); err != nil {
+	if err := c.do(ctx, http.MethodGet, path, v, nil, http.StatusOK, &list); err != nil {
 		return nil, err
 	}
 	ms := make([]node.Message, len(list.Messages))

@@ -68,6 +68,25 @@ func TestClient(t *testing.T) {
 		t.Error("Inbox accepted box \"trash\"")
 	}
 
+	// A statement between other parties is listed with every log's, not in
+	// either box.
+	other := node.Message{Ref: "nato-russia-2022/RU/42#AA==", Log: "nato-russia-2022/RU", Index: 42, From: "RU", To: []string{"OSCE"},
+		Type: "notify.exercise", Precedence: "ROUTINE", Time: received.Time.Add(time.Minute), Body: json.RawMessage(`{}`), State: regime.Pending}
+	b.Log(other)
+	all, err := c.Statements(ctx, node.Query{From: "RU", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].Ref != other.Ref || all[1].Ref != received.Ref {
+		t.Errorf("statements %+v", all)
+	}
+	if q := lastCall(b, "Statements").Query; q != (node.Query{From: "RU", Limit: 10}) {
+		t.Errorf("query %+v", q)
+	}
+	if got, err := c.Message(ctx, other.Ref); err != nil || got.Ref != other.Ref {
+		t.Errorf("Message(%q) = %q, %v", other.Ref, got.Ref, err)
+	}
+
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -177,6 +177,17 @@ func TestRoutes(t *testing.T) {
 					t.Errorf("query %+v", q)
 				}
 			}},
+		{"statements", request{method: "GET", path: "/api/v1/statements?from=RU&type=notify.exercise", token: auditorToken}, 200,
+			func(t *testing.T, w *httptest.ResponseRecorder, b *apitest.Backend) {
+				var l MessageList
+				mustJSON(t, w, &l)
+				if len(l.Messages) != 1 || l.Messages[0].Ref != received.Ref {
+					t.Errorf("statements %s", w.Body)
+				}
+				if q := lastCall(b, "Statements").Query; q != (node.Query{Type: "notify.exercise", From: "RU", Limit: 100}) {
+					t.Errorf("query %+v", q)
+				}
+			}},
 		{"message escaped", request{method: "GET", path: escaped, token: auditorToken}, 200,
 			func(t *testing.T, w *httptest.ResponseRecorder, b *apitest.Backend) {
 				if ref := lastCall(b, "Message").Ref; ref != received.Ref {
@@ -321,6 +332,8 @@ func TestProblems(t *testing.T) {
 		{"limit x", request{method: "GET", path: "/api/v1/outbox?limit=x", token: officerToken}, 400, TypeInvalidQuery, `"x" is not a whole number`, [2]string{}},
 		{"unknown param", request{method: "GET", path: "/api/v1/inbox?typ=ack", token: officerToken}, 400, TypeInvalidQuery, `unknown query parameter "typ"`, [2]string{}},
 		{"repeated param", request{method: "GET", path: "/api/v1/inbox?type=a&type=b", token: officerToken}, 400, TypeInvalidQuery, `"type" is given 2 times`, [2]string{}},
+		{"from on inbox", request{method: "GET", path: "/api/v1/inbox?from=RU", token: officerToken}, 400, TypeInvalidQuery, `unknown query parameter "from"; the known ones are type, state and limit`, [2]string{}},
+		{"unknown param statements", request{method: "GET", path: "/api/v1/statements?to=RU", token: officerToken}, 400, TypeInvalidQuery, `the known ones are type, state, limit and from`, [2]string{}},
 		{"bad after", request{method: "GET", path: "/api/v1/events?after=-1", token: officerToken}, 400, TypeInvalidQuery, `"-1" is not an event ID`, [2]string{}},
 		{"bad Last-Event-ID", request{method: "GET", path: "/api/v1/events", token: officerToken, header: map[string]string{"Last-Event-ID": "x"}}, 400, TypeInvalidQuery, "Last-Event-ID header", [2]string{}},
 	}

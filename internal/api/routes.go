@@ -14,10 +14,11 @@ import (
 	"github.com/tillit/tillit/statement"
 )
 
-// MaxLimit is the largest limit of an inbox or outbox listing.
+// MaxLimit is the largest limit of a listing.
 const MaxLimit = 1000
 
-// MessageList is the answer to GET /api/v1/inbox and /api/v1/outbox.
+// MessageList is the answer to GET /api/v1/inbox, /api/v1/outbox and
+// /api/v1/statements.
 type MessageList struct {
 	Messages []node.Message `json:"messages"`
 }
@@ -98,10 +99,11 @@ func (h *handler) ack(w http.ResponseWriter, r *http.Request, c call) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
-// box serves an inbox or outbox listing.
-func (h *handler) box(name string, list func(node.Query) []node.Message) func(http.ResponseWriter, *http.Request, call) {
+// box serves a listing: the inbox, the outbox or the statements of every
+// log, which alone takes the from parameter (takesFrom).
+func (h *handler) box(takesFrom bool, list func(node.Query) []node.Message) func(http.ResponseWriter, *http.Request, call) {
 	return func(w http.ResponseWriter, r *http.Request, _ call) {
-		q, p := parseQuery(r.URL.RawQuery)
+		q, p := parseQuery(r.URL.RawQuery, takesFrom)
 		if p != nil {
 			writeProblem(w, p)
 			return
@@ -114,15 +116,19 @@ func (h *handler) box(name string, list func(node.Query) []node.Message) func(ht
 	}
 }
 
-// parseQuery parses the query of an inbox or outbox listing. Unknown and
-// repeated parameters are errors.
-func parseQuery(raw string) (node.Query, *Problem) {
+// parseQuery parses the query of a listing; takesFrom says whether it takes
+// the from parameter. Unknown and repeated parameters are errors.
+func parseQuery(raw string, takesFrom bool) (node.Query, *Problem) {
 	bad := func(format string, args ...any) (node.Query, *Problem) {
 		return node.Query{}, problem(http.StatusBadRequest, TypeInvalidQuery, "Malformed query", format, args...)
 	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return bad("%v", err)
+	}
+	known := "type, state and limit"
+	if takesFrom {
+		known = "type, state, limit and from"
 	}
 	q := node.Query{Limit: 100}
 	for k, vs := range v {
@@ -144,8 +150,13 @@ func parseQuery(raw string) (node.Query, *Problem) {
 				return bad("query parameter \"limit\": %q is not a whole number from 1 to %d", val, MaxLimit)
 			}
 			q.Limit = n
+		case "from":
+			if !takesFrom {
+				return bad("unknown query parameter %q; the known ones are %s", k, known)
+			}
+			q.From = val
 		default:
-			return bad("unknown query parameter %q; the known ones are type, state and limit", k)
+			return bad("unknown query parameter %q; the known ones are %s", k, known)
 		}
 	}
 	return q, nil

@@ -27,6 +27,7 @@ type Backend struct {
 	now      func() time.Time
 	inbox    []node.Message
 	outbox   []node.Message
+	others   []node.Message // statements between other parties
 	status   node.Status
 	events   []node.Event
 	wake     chan struct{} // closed and replaced when events change
@@ -38,7 +39,7 @@ type Backend struct {
 
 // Call is a request the backend received.
 type Call struct {
-	Method string // "Send", "Ack", "Inbox", "Outbox", "Message", "Status" or "Events"
+	Method string // "Send", "Ack", "Inbox", "Outbox", "Statements", "Message", "Status" or "Events"
 	Send   node.SendRequest
 	Role   string
 	Ack    node.AckRequest
@@ -88,6 +89,15 @@ func (b *Backend) Receive(m node.Message) {
 	defer b.mu.Unlock()
 	b.inbox = append(b.inbox, m)
 	b.publishLocked(node.Event{Kind: node.EventReceived, Ref: m.Ref, Party: m.From, Msg: m.Type + " from " + m.From})
+}
+
+// Log adds a statement between other parties, as if the node held it in
+// its mirror of the sender's log: Statements and Message see it, the inbox
+// and outbox do not.
+func (b *Backend) Log(m node.Message) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.others = append(b.others, m)
 }
 
 // Publish adds an event with the next ID, which it returns.
@@ -231,6 +241,17 @@ func (b *Backend) Outbox(q node.Query) []node.Message {
 	return filter(b.outbox, q)
 }
 
+// Statements implements api.Backend: the inbox and the outbox, plus the
+// statements added with Log.
+func (b *Backend) Statements(q node.Query) []node.Message {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, Call{Method: "Statements", Query: q})
+	all := slices.Concat(b.others, b.inbox, b.outbox)
+	slices.SortStableFunc(all, func(x, y node.Message) int { return x.Time.Compare(y.Time) })
+	return filter(all, q)
+}
+
 // filter returns the messages of ms that match q, newest first.
 func filter(ms []node.Message, q node.Query) []node.Message {
 	limit := q.Limit
@@ -240,7 +261,7 @@ func filter(ms []node.Message, q node.Query) []node.Message {
 	var out []node.Message
 	for i := len(ms) - 1; i >= 0 && len(out) < limit; i-- {
 		m := ms[i]
-		if (q.Type == "" || m.Type == q.Type) && (q.State == 0 || m.State == q.State) {
+		if (q.Type == "" || m.Type == q.Type) && (q.State == 0 || m.State == q.State) && (q.From == "" || m.From == q.From) {
 			out = append(out, m)
 		}
 	}
@@ -255,7 +276,7 @@ func (b *Backend) Message(ref string) (node.Message, error) {
 	if err := b.failLocked(); err != nil {
 		return node.Message{}, err
 	}
-	for _, m := range append(slices.Clone(b.inbox), b.outbox...) {
+	for _, m := range slices.Concat(b.inbox, b.outbox, b.others) {
 		if m.Ref == ref {
 			return m, nil
 		}
