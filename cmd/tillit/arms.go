@@ -31,7 +31,7 @@ import (
 // methods; localBackend adapts an in-process node.
 type armsBackend interface {
 	Send(ctx context.Context, req node.SendRequest) (node.Message, error)
-	Inbox(ctx context.Context, box string, q node.Query) ([]node.Message, error)
+	Statements(ctx context.Context, q node.Query) ([]node.Message, error)
 	Message(ctx context.Context, ref string) (node.Message, error)
 	Status(ctx context.Context) (node.Status, error)
 }
@@ -43,11 +43,8 @@ func (b localBackend) Send(ctx context.Context, req node.SendRequest) (node.Mess
 	return b.n.Send(ctx, req, node.RoleOfficer)
 }
 
-func (b localBackend) Inbox(_ context.Context, box string, q node.Query) ([]node.Message, error) {
-	if box == api.BoxOutbox {
-		return b.n.Outbox(q), nil
-	}
-	return b.n.Inbox(q), nil
+func (b localBackend) Statements(_ context.Context, q node.Query) ([]node.Message, error) {
+	return b.n.Statements(q), nil
 }
 
 func (b localBackend) Message(_ context.Context, ref string) (node.Message, error) {

@@ -219,6 +219,25 @@ func TestArmsEndToEnd(t *testing.T) {
 	an.fails(t, "RU", `no site "Kaliningrad/Nowhere" in the declaration`, "reveal", "site", "Kaliningrad/Nowhere")
 	last, _ := an.must(t, "RU", "reveal", "site", "Western Russia", "Luga", "--to", "NATO,OSCE")
 	an.delivered(t, "RU", last)
+	// A reveal to NATO alone, and the request (to RU alone), are not in the
+	// observer's inbox, but it finds them in its mirrors through the API.
+	hidden, _ := an.must(t, "RU", "reveal", "item", "M-2011", "--to", "NATO")
+	an.delivered(t, "RU", hidden)
+	for _, ref := range []string{req, hidden} {
+		for _, m := range an.nodes["OSCE"].Inbox(node.Query{Limit: 1000}) {
+			if m.Ref == ref {
+				t.Fatalf("%s is in OSCE's inbox", ref)
+			}
+		}
+	}
+	_, out = an.must(t, "OSCE", "inbox", "--all", "--type", "inspection.request")
+	if !strings.Contains(out, "NATO  RU  inspection.request") {
+		t.Errorf("OSCE's inbox --all:\n%s", out)
+	}
+	_, out = an.must(t, "OSCE", "inspect", "list")
+	if !strings.Contains(out, "NATO       RU    reported") {
+		t.Errorf("OSCE's inspect list:\n%s", out)
+	}
 	_, out = an.must(t, "OSCE", "inspect", "verify", req)
 	for _, want := range []string{"[ok  ] beacon seed", "[ok  ] site opening", "the same bytes as NATO's", "undeclared item \"M-1999\"", "0 failed"} {
 		if !strings.Contains(out, want) {
@@ -227,6 +246,7 @@ func TestArmsEndToEnd(t *testing.T) {
 	}
 	_, out = an.must(t, "OSCE", "declaration", "verify", "RU")
 	for _, want := range []string{"declaration.item", "item M-1011 (9M729.missile) is declared at Kaliningrad/Chernyakhovsk",
+		"item M-2011 (9M729.missile) is declared at Western Russia/Luga",
 		"region Kaliningrad opened: 2 sites, 8 items", "site Western Russia/Luga opened: 3 items", "0 failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("declaration verify: no %q in\n%s", want, out)

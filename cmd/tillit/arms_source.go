@@ -31,11 +31,12 @@ type logSource interface {
 	ofType(ctx context.Context, typ string) ([]*entry, error)
 }
 
-// backendSource lists what a node's inbox and outbox hold and fetches any
-// statement the node holds. The node's answers are statements re-encoded
-// from their fields, so each is checked against its reference's leaf hash:
-// a statement that was not logged in its canonical encoding cannot be
-// checked this way and is reported as not matching.
+// backendSource lists the statements of every log a node holds, whoever
+// they are addressed to, and fetches any statement the node holds. The
+// node's answers are statements re-encoded from their fields, so each is
+// checked against its reference's leaf hash: a statement that was not
+// logged in its canonical encoding cannot be checked this way and is
+// reported as not matching.
 type backendSource struct{ b armsBackend }
 
 func (s backendSource) get(ctx context.Context, ref statement.Ref) (*entry, error) {
@@ -53,24 +54,20 @@ func (s backendSource) get(ctx context.Context, ref statement.Ref) (*entry, erro
 	return e, nil
 }
 
+// ofType lists the newest api.MaxLimit statements of typ over every log
+// the node holds.
 func (s backendSource) ofType(ctx context.Context, typ string) ([]*entry, error) {
-	seen := map[statement.Ref]bool{}
-	var out []*entry
-	for _, box := range []string{api.BoxOutbox, api.BoxInbox} {
-		ms, err := s.b.Inbox(ctx, box, node.Query{Type: typ, Limit: api.MaxLimit})
+	ms, err := s.b.Statements(ctx, node.Query{Type: typ, Limit: api.MaxLimit})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list the %s statements: %w", typ, err)
+	}
+	out := make([]*entry, 0, len(ms))
+	for _, m := range ms {
+		e, err := messageEntry(m)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't list the %s: %w", box, err)
+			return nil, err
 		}
-		for _, m := range ms {
-			e, err := messageEntry(m)
-			if err != nil {
-				return nil, err
-			}
-			if !seen[e.ref] {
-				seen[e.ref] = true
-				out = append(out, e)
-			}
-		}
+		out = append(out, e)
 	}
 	sortEntries(out)
 	return out, nil

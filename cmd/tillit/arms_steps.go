@@ -59,7 +59,7 @@ func (a *arms) request(ctx context.Context, host string, scope inspect.Scope, re
 	}
 	if decl == nil {
 		return node.Message{}, nil, withHint(fmt.Errorf("this node holds no declaration of %s", host),
-			fmt.Sprintf("%s declares first ('tillit declare FILE' on its node); its declaration.commit then arrives in this node's inbox", host))
+			fmt.Sprintf("%s declares first ('tillit declare FILE' on its node); its declaration.commit then reaches this node", host))
 	}
 	now := a.now().UTC()
 	if year == 0 {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tillit/tillit/node"
 	"github.com/tillit/tillit/regime"
 )
 
@@ -44,6 +46,23 @@ func TestInbox(t *testing.T) {
 	_, stdout, _ = n.run(t, "inbox", "--outbox", "--token-file", n.dir+"/tokens/auditor.token")
 	if !strings.Contains(stdout, "TO   ") || !strings.Contains(stdout, "NATO/0#") || !strings.Contains(stdout, "RU,US") || !strings.Contains(stdout, "pending") {
 		t.Errorf("outbox:\n%s", stdout)
+	}
+
+	// --all lists statements between other parties too, with both ends.
+	n.b.Log(node.Message{Ref: "nato-russia-2022/RU/42#AAAAAAAAAAAA", Log: "nato-russia-2022/RU", Index: 42, From: "RU", To: []string{"US"},
+		Type: "inspection.request", Precedence: "ROUTINE", Time: time.Date(2022, 1, 16, 9, 30, 0, 0, time.UTC), Body: json.RawMessage(`{}`), State: regime.Pending})
+	_, stdout, _ = n.run(t, "inbox", "--all", "--from", "RU")
+	if !strings.Contains(stdout, "FROM  TO") || !strings.Contains(stdout, "RU    US    inspection.request") || !strings.Contains(stdout, "RU    NATO  notify.exercise") || strings.Contains(stdout, "NATO/0#") {
+		t.Errorf("--all --from RU:\n%s", stdout)
+	}
+	if q := n.lastCall("Statements").Query; q.From != "RU" {
+		t.Errorf("query %+v", q)
+	}
+	if code, _, stderr = n.run(t, "inbox", "--outbox", "--all"); code != 1 || !strings.Contains(stderr, "exclude each other") {
+		t.Errorf("--outbox --all: %d %q", code, stderr)
+	}
+	if code, _, stderr = n.run(t, "inbox", "--from", "RU"); code != 1 || !strings.Contains(stderr, "--from needs --all") {
+		t.Errorf("--from without --all: %d %q", code, stderr)
 	}
 
 	code, _, stderr = n.run(t, "inbox", "--state", "late")

@@ -129,8 +129,8 @@ func runInspectVerify(args []string, stdout, stderr io.Writer) error {
 
 func runInspectList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect list", "",
-		"Lists the inspection requests in this node's inbox and outbox, newest first, with\n"+
-			"where each stands and whose step is next.", stderr)
+		"Lists the inspection requests in the logs this node holds, whoever made them,\n"+
+			"newest first, with where each stands and whose step is next.", stderr)
 	af := addAPIFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
