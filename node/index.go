@@ -302,12 +302,16 @@ func (ix *index) eventsLocked(st *statement.Statement, idx int64, recipient stri
 }
 
 // verdictsLocked evaluates st with each recipient. ix.mu is held.
-func (ix *index) verdictsLocked(st *statement.Statement, idx int64, now time.Time) ([]Recipient, regime.State, time.Time) {
+func (ix *index) verdictsLocked(st *statement.Statement, idx int64, now time.Time, brief bool) ([]Recipient, regime.State, time.Time) {
 	var out []Recipient
 	var state regime.State
 	var next time.Time
+	eval := ix.n.reg.Evaluate
+	if brief {
+		eval = ix.n.reg.EvaluateBrief
+	}
 	for _, r := range ix.n.reg.Recipients(st) {
-		v, err := ix.n.reg.Evaluate(st, ix.eventsLocked(st, idx, r), now)
+		v, err := eval(st, ix.eventsLocked(st, idx, r), now)
 		if err != nil {
 			v = regime.Verdict{Reasons: []string{err.Error()}}
 		}
@@ -329,7 +333,7 @@ func (ix *index) verdictsLocked(st *statement.Statement, idx int64, now time.Tim
 // closes it when nothing more can change. ix.mu is held.
 func (ix *index) evaluateLocked(k key, o *tracked, now time.Time) {
 	n := ix.n
-	rs, state, next := ix.verdictsLocked(o.st, o.index, now)
+	rs, state, next := ix.verdictsLocked(o.st, o.index, now, true)
 	o.state, o.next = state, next
 	ref := ""
 	for _, r := range rs {
@@ -404,6 +408,10 @@ func (ix *index) announce(what string, k key, o *tracked, r Recipient, ref strin
 		n.publish(Event{Kind: EventAck, Ref: ref, Party: r.Party,
 			Msg: fmt.Sprintf("%s acknowledged %s %s from %s at %s%s", r.Party, st.Type, shortRef(ref), st.From, v.Ack.Format(time.RFC3339), late)})
 	case "overdue":
+		// The verdict was evaluated briefly; explain it now.
+		if full, err := n.reg.Evaluate(st, ix.eventsLocked(st, o.index, r.Party), n.now()); err == nil {
+			v = full
+		}
 		why := "deadline passed"
 		if len(v.Violations) > 0 {
 			why = v.Violations[len(v.Violations)-1].Msg
@@ -448,7 +456,7 @@ func (ix *index) evaluateAll(now time.Time) {
 func (n *Node) message(st *statement.Statement, idx int64, now time.Time) Message {
 	ix := n.idx
 	ix.mu.Lock()
-	rs, state, _ := ix.verdictsLocked(st, idx, now)
+	rs, state, _ := ix.verdictsLocked(st, idx, now, false)
 	var acked []string
 	for _, a := range ix.acks[key{st.From, idx}] {
 		if n.reg.Acknowledges(a.st, st, st.Ref(idx)) {

@@ -124,11 +124,23 @@ type Violation struct {
 // s must have passed [Regime.CheckStatement]; Evaluate returns an error only
 // if its type is unknown or a rule's body field is unreadable.
 func (r *Regime) Evaluate(s *statement.Statement, ev Events, now time.Time) (Verdict, error) {
+	return r.evaluate(s, ev, now, false)
+}
+
+// EvaluateBrief is Evaluate without the explanations: the Verdict has the
+// same State, times, lateness and violated rules, but no Reasons and no
+// Violation messages. It is for callers that evaluate often and explain
+// rarely, such as a node tracking many statements.
+func (r *Regime) EvaluateBrief(s *statement.Statement, ev Events, now time.Time) (Verdict, error) {
+	return r.evaluate(s, ev, now, true)
+}
+
+func (r *Regime) evaluate(s *statement.Statement, ev Events, now time.Time, brief bool) (Verdict, error) {
 	t := r.Type(s.Type)
 	if t == nil {
 		return Verdict{}, stmtErr(ErrStatement, "type", "%q is not a statement type of %s", truncate(s.Type), r.ID)
 	}
-	e := evaluation{r: r, t: t, s: s, now: now.UTC()}
+	e := evaluation{r: r, t: t, s: s, now: now.UTC(), brief: brief}
 	e.v.ReceiptDeadline = s.Time.UTC().Add(t.ReceiptWithin)
 	e.receipt(ev)
 	if err := e.notice(); err != nil {
@@ -138,19 +150,27 @@ func (r *Regime) Evaluate(s *statement.Statement, ev Events, now time.Time) (Ver
 }
 
 type evaluation struct {
-	r   *Regime
-	t   *Type
-	s   *statement.Statement
-	now time.Time
-	v   Verdict
+	r     *Regime
+	t     *Type
+	s     *statement.Statement
+	now   time.Time
+	v     Verdict
+	brief bool // no explanations (EvaluateBrief)
 }
 
 func (e *evaluation) reason(format string, args ...any) {
+	if e.brief {
+		return
+	}
 	e.v.Reasons = append(e.v.Reasons, fmt.Sprintf(format, args...))
 }
 
 func (e *evaluation) violate(rule, party, format string, args ...any) {
-	e.v.Violations = append(e.v.Violations, Violation{Rule: rule, Party: party, Msg: fmt.Sprintf(format, args...)})
+	v := Violation{Rule: rule, Party: party}
+	if !e.brief {
+		v.Msg = fmt.Sprintf(format, args...)
+	}
+	e.v.Violations = append(e.v.Violations, v)
 }
 
 func (e *evaluation) receipt(ev Events) {
@@ -164,17 +184,23 @@ func (e *evaluation) receipt(ev Events) {
 	}
 	if v.Receipt.IsZero() && !v.Ack.IsZero() {
 		v.Receipt = v.Ack
-		e.reason("no receipt is known; the acknowledgment of %s shows the statement was received by then", stamp(v.Ack))
+		if !e.brief {
+			e.reason("no receipt is known; the acknowledgment of %s shows the statement was received by then", stamp(v.Ack))
+		}
 	}
 	if v.Receipt.IsZero() {
 		if e.now.After(v.ReceiptDeadline) {
 			v.State = Overdue
-			e.reason("not receipted by %s (receipt within %s)", stamp(v.ReceiptDeadline), human(t.ReceiptWithin))
+			if !e.brief {
+				e.reason("not receipted by %s (receipt within %s)", stamp(v.ReceiptDeadline), human(t.ReceiptWithin))
+			}
 			e.violate("receipt_within", "recipient", "not receipted within %s of the statement's time", human(t.ReceiptWithin))
 			return
 		}
 		v.State, v.Next = Pending, v.ReceiptDeadline
-		e.reason("waiting for the receipt, due by %s", stamp(v.ReceiptDeadline))
+		if !e.brief {
+			e.reason("waiting for the receipt, due by %s", stamp(v.ReceiptDeadline))
+		}
 		return
 	}
 	if early := e.s.Time.Sub(v.Receipt); early > e.r.ClockTolerance {
@@ -184,32 +210,46 @@ func (e *evaluation) receipt(ev Events) {
 	ackStart := v.Receipt
 	if v.Receipt.After(v.ReceiptDeadline) {
 		v.ReceiptLate, ackStart = true, v.ReceiptDeadline
-		e.reason("receipted %s, %s late (due by %s)", stamp(v.Receipt), human(v.Receipt.Sub(v.ReceiptDeadline)), stamp(v.ReceiptDeadline))
+		if !e.brief {
+			e.reason("receipted %s, %s late (due by %s)", stamp(v.Receipt), human(v.Receipt.Sub(v.ReceiptDeadline)), stamp(v.ReceiptDeadline))
+		}
 		e.violate("receipt_within", "recipient", "receipted %s after the deadline of %s", human(v.Receipt.Sub(v.ReceiptDeadline)), human(t.ReceiptWithin))
 	} else {
-		e.reason("receipted %s, in time (due by %s)", stamp(v.Receipt), stamp(v.ReceiptDeadline))
+		if !e.brief {
+			e.reason("receipted %s, in time (due by %s)", stamp(v.Receipt), stamp(v.ReceiptDeadline))
+		}
 	}
 	if t.AckWithin == 0 {
 		v.State = Receipted
-		e.reason("type %s needs no acknowledgment", t.Name)
+		if !e.brief {
+			e.reason("type %s needs no acknowledgment", t.Name)
+		}
 		return
 	}
 	v.AckDeadline = ackStart.Add(t.AckWithin)
 	switch {
 	case !v.Ack.IsZero() && v.Ack.After(v.AckDeadline):
 		v.State, v.AckLate = Acknowledged, true
-		e.reason("acknowledged %s, %s late (due by %s)", stamp(v.Ack), human(v.Ack.Sub(v.AckDeadline)), stamp(v.AckDeadline))
+		if !e.brief {
+			e.reason("acknowledged %s, %s late (due by %s)", stamp(v.Ack), human(v.Ack.Sub(v.AckDeadline)), stamp(v.AckDeadline))
+		}
 		e.violate("ack_within", "recipient", "acknowledged %s after the deadline of %s", human(v.Ack.Sub(v.AckDeadline)), human(t.AckWithin))
 	case !v.Ack.IsZero():
 		v.State = Acknowledged
-		e.reason("acknowledged %s, in time (due by %s)", stamp(v.Ack), stamp(v.AckDeadline))
+		if !e.brief {
+			e.reason("acknowledged %s, in time (due by %s)", stamp(v.Ack), stamp(v.AckDeadline))
+		}
 	case e.now.After(v.AckDeadline):
 		v.State = Overdue
-		e.reason("not acknowledged by %s (%s within %s)", stamp(v.AckDeadline), t.ReplyType, human(t.AckWithin))
+		if !e.brief {
+			e.reason("not acknowledged by %s (%s within %s)", stamp(v.AckDeadline), t.ReplyType, human(t.AckWithin))
+		}
 		e.violate("ack_within", "recipient", "not acknowledged within %s of the receipt", human(t.AckWithin))
 	default:
 		v.State, v.Next = Receipted, v.AckDeadline
-		e.reason("waiting for the acknowledgment (%s), due by %s", t.ReplyType, stamp(v.AckDeadline))
+		if !e.brief {
+			e.reason("waiting for the acknowledgment (%s), due by %s", t.ReplyType, stamp(v.AckDeadline))
+		}
 	}
 }
 
@@ -230,7 +270,9 @@ func (e *evaluation) notice() error {
 	case !v.Receipt.IsZero() || e.now.After(v.ReceiptDeadline):
 		provided = v.ReceiptDeadline
 	default:
-		e.reason("notice rules are judged once the statement is receipted or its receipt deadline passes")
+		if !e.brief {
+			e.reason("notice rules are judged once the statement is receipted or its receipt deadline passes")
+		}
 		return nil
 	}
 	if n := t.NoticeBefore; n != nil {
@@ -242,7 +284,9 @@ func (e *evaluation) notice() error {
 			e.violate("notice_before", "sender", "provided %s, %s before %s (%s); at least %s is required",
 				stamp(provided), human(ahead), n.Field, stamp(at), human(n.AtLeast))
 		} else {
-			e.reason("provided %s before %s, at least %s as required", human(ahead), n.Field, human(n.AtLeast))
+			if !e.brief {
+				e.reason("provided %s before %s, at least %s as required", human(ahead), n.Field, human(n.AtLeast))
+			}
 		}
 	}
 	if n := t.NotifyWithin; n != nil {
@@ -254,7 +298,9 @@ func (e *evaluation) notice() error {
 			e.violate("notify_within", "sender", "provided %s, %s after %s (%s); at most %s is allowed",
 				stamp(provided), human(after), n.Field, stamp(at), human(n.Within))
 		} else {
-			e.reason("provided within %s of %s, as required", human(n.Within), n.Field)
+			if !e.brief {
+				e.reason("provided within %s of %s, as required", human(n.Within), n.Field)
+			}
 		}
 	}
 	return nil

@@ -98,6 +98,20 @@ func TestEvaluate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// EvaluateBrief agrees on everything but the explanations.
+			b, err := r.EvaluateBrief(tt.s, Events{Receipt: tt.receipt, Ack: tt.ack}, tt.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := v
+			full.Reasons = nil
+			full.Violations = nil
+			for _, x := range v.Violations {
+				full.Violations = append(full.Violations, Violation{Rule: x.Rule, Party: x.Party})
+			}
+			if b.Reasons != nil || !reflect.DeepEqual(b, full) {
+				t.Errorf("EvaluateBrief = %+v\nwant %+v", b, full)
+			}
 			if v.State != tt.state || v.ReceiptLate != tt.receiptLate || v.AckLate != tt.ackLate ||
 				!v.AckDeadline.Equal(tt.ackDeadline) || !v.Next.Equal(tt.next) || !v.ReceiptDeadline.Equal(at(time.Minute)) {
 				t.Errorf("verdict = %s, receipt late %v, ack late %v, ack due %v, next %v\nwant %s, %v, %v, %v, %v\nreasons: %q",
