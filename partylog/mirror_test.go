@@ -177,3 +177,50 @@ func TestMirrorRejects(t *testing.T) {
 		t.Fatalf("add whose write persisted: %v, %v", got.Tree, err)
 	}
 }
+
+// TestMirrorCatchesUpInSteps: a mirror far behind reaches the log through
+// checkpoints the log signs at earlier sizes (CheckpointAt), and the
+// mirror's TreeHash and Entries agree with the log.
+func TestMirrorCatchesUpInSteps(t *testing.T) {
+	ctx := context.Background()
+	signer, v := testKey(t)
+	lg, err := Open(ctx, memstore.New(), Options{Origin: testOrigin, Signer: signer, Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	src := &source{lg: lg}
+	latest := src.append(t, 700)
+	m, err := OpenMirror(ctx, memstore.New(), MirrorOptions{Origin: testOrigin, Verifier: v, Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m.Size() < latest.Tree.N {
+		next := min(m.Size()+256, latest.Tree.N)
+		cp, err := lg.CheckpointAt(ctx, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Add(ctx, cp.Note, src.entries[m.Size():next]); err != nil {
+			t.Fatalf("step to %d: %v", next, err)
+		}
+	}
+	if _, err := m.Add(ctx, latest.Note, nil); err != nil {
+		t.Fatalf("latest checkpoint after the steps: %v", err)
+	}
+	for _, n := range []int64{1, 256, 699, 700} {
+		want, _ := lg.TreeHash(ctx, n)
+		if got, err := m.TreeHash(ctx, n); err != nil || got != want {
+			t.Errorf("TreeHash(%d) = %v, %v; want %v", n, got, err, want)
+		}
+	}
+	es, err := m.Entries(ctx, 250, 260)
+	if err != nil || len(es) != 10 || string(es[0]) != string(src.entries[250]) {
+		t.Errorf("Entries(250, 260): %d entries, %v", len(es), err)
+	}
+	for _, bad := range []int64{0, -1, 701} {
+		if _, err := lg.CheckpointAt(ctx, bad); !errors.Is(err, ErrOutOfRange) {
+			t.Errorf("CheckpointAt(%d): %v, want ErrOutOfRange", bad, err)
+		}
+	}
+}

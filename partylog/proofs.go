@@ -152,3 +152,25 @@ func readEntries(ctx context.Context, st store.LogStore, start, end int64) ([][]
 	}
 	return out, nil
 }
+
+// CheckpointAt signs and returns a checkpoint of the log's tree at an
+// earlier size, for a mirror that is too far behind to catch up to the
+// latest checkpoint in one step. The root is the stored tree's at that
+// size, so the checkpoint is consistent with every other the log signs
+// (the log never signs two roots for one size). It is not recorded or
+// released as the log's latest.
+func (l *Log) CheckpointAt(ctx context.Context, size int64) (Signed, error) {
+	if size <= 0 || size > l.latest.Load().Tree.N {
+		return Signed{}, fmt.Errorf("checkpoint at %d: %w (latest checkpoint has %d entries)", size, ErrOutOfRange, l.latest.Load().Tree.N)
+	}
+	root, err := l.TreeHash(ctx, size)
+	if err != nil {
+		return Signed{}, err
+	}
+	c := tlog.Checkpoint{Origin: l.opts.Origin, Tree: sumdb.Tree{N: size, Hash: root}}
+	msg, err := tlog.SignCheckpoint(c, l.opts.Signer)
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{Checkpoint: c, Note: msg}, nil
+}
