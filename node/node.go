@@ -22,7 +22,8 @@
 //   - A peer's checkpoint that contradicts what this node holds is never
 //     accepted: it is kept as evidence, raises an alarm, and the peer's log is
 //     quarantined (no further pushes or pulls of it are accepted) until an
-//     operator intervenes.
+//     operator lifts the quarantine (LiftQuarantine); a log that still
+//     contradicts the mirror is then quarantined again.
 //   - Verdicts (pending, receipted, acknowledged, overdue) are computed by
 //     regime.Evaluate from statement times and cosignature timestamps only, so
 //     both parties and an auditor holding the same cosignatures agree.
@@ -110,6 +111,8 @@ type Node struct {
 	sendq   *sendQueue
 	metrics *metrics
 	pushSrv *peer.Server
+
+	qmu sync.Mutex // serialises quarantining a log and lifting its quarantine
 
 	mu         sync.Mutex
 	alarms     []string
@@ -246,7 +249,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
 		ps := &peerState{party: p, mirror: m, client: client, kick: make(chan struct{}, 1), link: LinkDown, quarantine: quarantined[p.Name]}
-		ps.pusher = &peer.Pusher{Log: n.own, Client: client, Cosigner: p.Cosigner(), Tolerance: reg.ClockTolerance, Now: n.now}
+		ps.pusher = &peer.Pusher{Log: n.own, Client: client, Cosigner: p.Cosigner(), Tolerance: reg.ClockTolerance, Now: n.now, MaxEntries: maxPushEntries}
 		n.peers[p.Name] = ps
 		n.order = append(n.order, p.Name)
 	}

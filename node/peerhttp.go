@@ -208,39 +208,12 @@ func (n *Node) onPushedFork(origin string, msg []byte, err error) {
 // fork records evidence that party's log forked, quarantines it and raises
 // the alarm.
 func (n *Node) fork(ctx context.Context, party, detail string, a, b []byte) {
-	if _, err := n.state.addEvidence(ctx, Evidence{Log: party, Time: n.now(), Kind: "fork", Detail: detail, NoteA: a, NoteB: b}); err != nil {
+	if _, err := n.state.addEvidence(ctx, Evidence{Log: party, Time: n.now(), Kind: EvidenceFork, Detail: detail, NoteA: a, NoteB: b}); err != nil {
 		n.log.Error("couldn't record fork evidence", "peer", party, "err", err)
 	}
 	n.metrics.forks.Inc()
 	n.quarantine(ctx, party, detail)
 	n.alarm(EventFork, party, "", fmt.Sprintf("%s's log forked: %s", party, detail))
-}
-
-// quarantine stops accepting party's log.
-func (n *Node) quarantine(ctx context.Context, party, reason string) {
-	p := n.peers[party]
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	already := p.quarantine != ""
-	if !already {
-		p.quarantine = reason
-	}
-	p.mu.Unlock()
-	if already {
-		return
-	}
-	if err := n.state.quarantine(ctx, party, n.now(), reason); err != nil {
-		n.log.Error("couldn't record quarantine", "peer", party, "err", err)
-	}
-	n.alarm(EventQuarantine, party, "", fmt.Sprintf("%s's log quarantined: %s", party, reason))
-}
-
-func (p *peerState) quarantined() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.quarantine
 }
 
 // onCosigned records this node's cosignature on a pushed checkpoint before

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -162,16 +163,63 @@ func (s *stateDB) cosignedAfter(ctx context.Context, log string, after int64, li
 	return out, rows.Err()
 }
 
-// Evidence is a record of misbehaviour a node keeps: two signed checkpoints
-// that contradict each other, or a log that failed a check.
+// Evidence kinds.
+const (
+	// EvidenceFork is two validly signed checkpoints of one log that
+	// contradict each other: NoteA is the one the node held, NoteB the
+	// other.
+	EvidenceFork = "fork"
+	// EvidenceLifted records that an operator lifted the quarantine of the
+	// log; Detail is the reason given, and the quarantine's reason.
+	EvidenceLifted = "lifted"
+)
+
+// Evidence is a record a node keeps of misbehaviour, and of what was done
+// about it: two signed checkpoints that contradict each other
+// (EvidenceFork), or an operator lifting a quarantine (EvidenceLifted).
+// Records are only ever added.
 type Evidence struct {
 	ID     int64     `json:"id"`
 	Log    string    `json:"log"` // party whose log is concerned
 	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"` // "fork"
+	Kind   string    `json:"kind"` // EvidenceFork or EvidenceLifted
 	Detail string    `json:"detail"`
 	NoteA  []byte    `json:"note_a,omitempty"`
 	NoteB  []byte    `json:"note_b,omitempty"`
+}
+
+// evidenceJSON is Evidence with the notes as text: a checkpoint note is
+// UTF-8 text (C2SP signed-note), and the notes of a fork were verified
+// before they were recorded.
+type evidenceJSON struct {
+	plainEvidence
+	NoteA string `json:"note_a,omitempty"`
+	NoteB string `json:"note_b,omitempty"`
+}
+
+type plainEvidence Evidence
+
+// MarshalJSON encodes the notes as JSON strings holding their text, which
+// anyone can check with the log's public key from the regime.
+func (e Evidence) MarshalJSON() ([]byte, error) {
+	return json.Marshal(evidenceJSON{plainEvidence(e), string(e.NoteA), string(e.NoteB)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (e *Evidence) UnmarshalJSON(b []byte) error {
+	var j evidenceJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = Evidence(j.plainEvidence)
+	e.NoteA, e.NoteB = nil, nil
+	if j.NoteA != "" {
+		e.NoteA = []byte(j.NoteA)
+	}
+	if j.NoteB != "" {
+		e.NoteB = []byte(j.NoteB)
+	}
+	return nil
 }
 
 func (s *stateDB) addEvidence(ctx context.Context, e Evidence) (int64, error) {
@@ -205,6 +253,27 @@ func (s *stateDB) evidence(ctx context.Context) ([]Evidence, error) {
 func (s *stateDB) quarantine(ctx context.Context, log string, t time.Time, reason string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO quarantine (log, time, reason) VALUES (?, ?, ?)`, log, t.Unix(), reason)
 	return err
+}
+
+// liftQuarantine deletes e.Log's quarantine record, if there is one, and
+// adds the evidence record e of the lifting, in one transaction.
+func (s *stateDB) liftQuarantine(ctx context.Context, e Evidence) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("couldn't lift the quarantine: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE log = ?`, e.Log); err != nil {
+		return fmt.Errorf("couldn't lift the quarantine: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO evidence (log, time, kind, detail, note_a, note_b) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.Log, e.Time.Unix(), e.Kind, e.Detail, e.NoteA, e.NoteB); err != nil {
+		return fmt.Errorf("couldn't record the lifting of the quarantine: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("couldn't lift the quarantine: %w", err)
+	}
+	return nil
 }
 
 func (s *stateDB) quarantined(ctx context.Context) (map[string]string, error) {

@@ -99,7 +99,7 @@ const (
 	EventOverdue    = "overdue"    // a deadline passed without a receipt or acknowledgment
 	EventLink       = "link"       // a peer link changed state
 	EventFork       = "fork"       // two signed checkpoints of one log contradict each other
-	EventQuarantine = "quarantine" // a peer's log failed a check and is no longer accepted
+	EventQuarantine = "quarantine" // a peer's log failed a check and is no longer accepted, or an operator lifted that
 	EventFinal      = "final"      // a checkpoint of this node's log met the witness policy
 )
 
