@@ -1,7 +1,8 @@
 // Package api is a node's operator API: the HTTP interface through which the
 // party's officers, analysts and auditors send statements, acknowledge
-// received ones, read the inbox, outbox, every statement the node holds and
-// its status, and follow events.
+// received ones, read the inbox, outbox, every statement the node holds, its
+// status and the evidence of misbehaviour it recorded, lift the quarantine of
+// a peer's log, and follow events.
 //
 // The handler serves JSON under /api/v1/, server-sent events at
 // /api/v1/events, its OpenAPI 3.1 description at /api/openapi.json and a
@@ -54,6 +55,12 @@ type Backend interface {
 	Message(ref string) (node.Message, error)
 	// Status returns the node's state at a glance.
 	Status() node.Status
+	// Evidence returns the evidence records the node keeps (forks, and
+	// the liftings of quarantines), oldest first.
+	Evidence(ctx context.Context) ([]node.Evidence, error)
+	// LiftQuarantine lifts the quarantine of party's log for reason,
+	// which the node records as evidence.
+	LiftQuarantine(ctx context.Context, party, reason string) error
 	// Events replays the buffered events with an ID greater than after, then
 	// sends live ones. The channel is closed when ctx ends (or the node
 	// closes).
@@ -99,8 +106,9 @@ const (
 	officer               // officers only
 )
 
-// route is one operation: a method on a path. A path ending in "{name}"
-// takes the rest of the request path, unescaped, as that parameter.
+// route is one operation: a method on a path. A path with a "{name}" takes
+// that part of the request path, unescaped, as the parameter: the rest of
+// the path where "{name}" ends the route, else one path segment.
 type route struct {
 	method string
 	path   string // as in the OpenAPI document
@@ -141,6 +149,8 @@ func newHandler(b Backend, cfg node.APIConfig, logger *slog.Logger, opts Options
 		{"GET", "/api/v1/statements", reader, h.box(true, b.Statements)},
 		{"GET", "/api/v1/messages/{ref}", reader, h.message},
 		{"GET", "/api/v1/status", reader, h.status},
+		{"GET", "/api/v1/evidence", reader, h.evidence},
+		{"POST", "/api/v1/quarantine/{party}/lift", officer, h.liftQuarantine},
 		{"GET", "/api/v1/events", reader, h.events},
 		{"GET", "/api/openapi.json", public, h.openapi},
 		{"GET", "/healthz", public, h.healthz},
@@ -197,18 +207,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, problem(http.StatusNotFound, "", "", "no endpoint %s; the API is described at /api/openapi.json", r.URL.Path))
 }
 
-// match reports whether u is the route's path, and returns the trailing
-// parameter, unescaped, if the route has one.
+// match reports whether u is the route's path, and returns the parameter,
+// unescaped, if the route has one.
 func (rt route) match(u *url.URL) (string, bool) {
 	i := strings.IndexByte(rt.path, '{')
 	if i < 0 {
 		return "", u.Path == rt.path
 	}
+	prefix, suffix := rt.path[:i], rt.path[strings.IndexByte(rt.path, '}')+1:]
 	esc := u.EscapedPath()
-	if !strings.HasPrefix(esc, rt.path[:i]) || len(esc) == i {
+	if !strings.HasPrefix(esc, prefix) || !strings.HasSuffix(esc, suffix) || len(esc) <= len(prefix)+len(suffix) {
 		return "", false
 	}
-	p, err := url.PathUnescape(esc[i:])
+	raw := esc[len(prefix) : len(esc)-len(suffix)]
+	if suffix != "" && strings.Contains(raw, "/") {
+		return "", false
+	}
+	p, err := url.PathUnescape(raw)
 	if err != nil {
 		return "", false
 	}
@@ -250,10 +265,12 @@ func (a access) check(role, method, path string) *Problem {
 		return nil
 	}
 	var what string
-	switch a {
-	case sender:
+	switch {
+	case a == sender:
 		what = "send statements"
-	case officer:
+	case strings.HasPrefix(path, "/api/v1/quarantine/"):
+		what = "lift quarantines"
+	default:
 		what = "acknowledge statements"
 	}
 	detail := "role " + role + " may not " + what

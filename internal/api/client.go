@@ -138,6 +138,23 @@ func (c *Client) Status(ctx context.Context) (node.Status, error) {
 	return s, err
 }
 
+// Evidence returns the evidence records the node keeps, oldest first.
+func (c *Client) Evidence(ctx context.Context) ([]node.Evidence, error) {
+	var l EvidenceList
+	if err := c.do(ctx, http.MethodGet, "/api/v1/evidence", nil, nil, http.StatusOK, &l); err != nil {
+		return nil, err
+	}
+	return l.Evidence, nil
+}
+
+// LiftQuarantine lifts the quarantine of party's log for reason, and
+// returns the node's status right after.
+func (c *Client) LiftQuarantine(ctx context.Context, party, reason string) (node.Status, error) {
+	var s node.Status
+	err := c.do(ctx, http.MethodPost, QuarantinePath(party), nil, LiftRequest{Reason: reason}, http.StatusOK, &s)
+	return s, err
+}
+
 // request returns a request for path (already escaped) with the token set.
 func (c *Client) request(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
 	u := c.BaseURL() + path

@@ -18,7 +18,7 @@ const ProblemBase = "https://tillit.invalid/problems/"
 const (
 	TypeUnauthorized     = ProblemBase + "unauthorized"           // 401: no token, or one the node does not know
 	TypeForbidden        = ProblemBase + "forbidden"              // 403: the token's role may not do this
-	TypeNotFound         = ProblemBase + "not-found"              // 404: no such statement
+	TypeNotFound         = ProblemBase + "not-found"              // 404: no such statement, or no such quarantine
 	TypeBodyTooLarge     = ProblemBase + "body-too-large"         // 413
 	TypeUnsupportedMedia = ProblemBase + "unsupported-media-type" // 415: the body is not application/json
 	TypeInvalidBody      = ProblemBase + "invalid-body"           // 400: the body is not the JSON object the route takes

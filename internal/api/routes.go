@@ -186,6 +186,59 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, _ call) {
 	writeJSON(w, http.StatusOK, h.b.Status())
 }
 
+// EvidenceList is the answer to GET /api/v1/evidence.
+type EvidenceList struct {
+	Evidence []node.Evidence `json:"evidence"`
+}
+
+func (h *handler) evidence(w http.ResponseWriter, r *http.Request, _ call) {
+	ev, err := h.b.Evidence(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if ev == nil {
+		ev = []node.Evidence{}
+	}
+	writeJSON(w, http.StatusOK, EvidenceList{Evidence: ev})
+}
+
+// LiftRequest is the body of POST /api/v1/quarantine/{party}/lift.
+type LiftRequest struct {
+	// Reason says why the quarantine is lifted, such as how the parties
+	// settled the dispute; the node keeps it as evidence. Required.
+	Reason string `json:"reason"`
+}
+
+// QuarantinePath returns the path that lifts the quarantine of party's log.
+func QuarantinePath(party string) string {
+	return "/api/v1/quarantine/" + url.PathEscape(party) + "/lift"
+}
+
+// liftQuarantine lifts the quarantine of a peer's log and answers with the
+// node's status.
+func (h *handler) liftQuarantine(w http.ResponseWriter, r *http.Request, c call) {
+	var req LiftRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeProblem(w, problem(http.StatusUnprocessableEntity, TypeInvalidRequest, "Request refused",
+			"field \"reason\" is missing or empty; say why the quarantine is lifted, which the node keeps as evidence"))
+		return
+	}
+	if err := h.b.LiftQuarantine(r.Context(), c.param, req.Reason); err != nil {
+		if errors.Is(err, node.ErrNotFound) {
+			writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "No such quarantine", "%s", nodeDetail(err, node.ErrNotFound, "no such quarantine")))
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Warn("api: quarantine lifted", "party", c.param, "reason", req.Reason, "token", c.token.Name)
+	writeJSON(w, http.StatusOK, h.b.Status())
+}
+
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request, _ call) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

@@ -29,6 +29,7 @@ type Backend struct {
 	outbox   []node.Message
 	others   []node.Message // statements between other parties
 	status   node.Status
+	evidence []node.Evidence
 	events   []node.Event
 	wake     chan struct{} // closed and replaced when events change
 	closed   bool
@@ -39,13 +40,17 @@ type Backend struct {
 
 // Call is a request the backend received.
 type Call struct {
-	Method string // "Send", "Ack", "Inbox", "Outbox", "Statements", "Message", "Status" or "Events"
+	// Method is "Send", "Ack", "Inbox", "Outbox", "Statements", "Message",
+	// "Status", "Evidence", "LiftQuarantine" or "Events".
+	Method string
 	Send   node.SendRequest
 	Role   string
 	Ack    node.AckRequest
 	Query  node.Query
 	Ref    string
 	After  int64
+	Party  string // LiftQuarantine's party
+	Reason string // LiftQuarantine's reason
 }
 
 // New returns a backend for party in regime, whose clock is now.
@@ -80,6 +85,23 @@ func (b *Backend) SetStatus(s node.Status) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.status = s
+}
+
+// AddEvidence adds an evidence record with the next ID, which it returns.
+// A zero time is the backend's clock.
+func (b *Backend) AddEvidence(e node.Evidence) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.addEvidenceLocked(e)
+}
+
+func (b *Backend) addEvidenceLocked(e node.Evidence) int64 {
+	e.ID = int64(len(b.evidence)) + 1
+	if e.Time.IsZero() {
+		e.Time = b.now().UTC()
+	}
+	b.evidence = append(b.evidence, e)
+	return e.ID
 }
 
 // Receive adds a statement to the inbox, as if a peer had sent it, and
@@ -292,6 +314,45 @@ func (b *Backend) Status() node.Status {
 	s := b.status
 	s.Log.Size = int64(len(b.outbox))
 	return s
+}
+
+// Evidence implements api.Backend.
+func (b *Backend) Evidence(ctx context.Context) ([]node.Evidence, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, Call{Method: "Evidence"})
+	if err := b.failLocked(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(b.evidence), nil
+}
+
+// LiftQuarantine implements api.Backend: the peer must be quarantined in
+// the status set with SetStatus. The lifting clears it there, adds an
+// evidence record and publishes an event, as the node does.
+func (b *Backend) LiftQuarantine(ctx context.Context, party, reason string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, Call{Method: "LiftQuarantine", Party: party, Reason: reason})
+	if err := b.failLocked(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: a reason is required to lift a quarantine", node.ErrInvalid)
+	}
+	i := slices.IndexFunc(b.status.Peers, func(p node.PeerStatus) bool { return p.Party == party })
+	if i < 0 {
+		return fmt.Errorf("%w: %q is not a peer of this node", node.ErrNotFound, party)
+	}
+	if !b.status.Peers[i].Quarantined {
+		return fmt.Errorf("%w: %s's log is not quarantined", node.ErrNotFound, party)
+	}
+	peers := slices.Clone(b.status.Peers)
+	peers[i].Quarantined = false
+	b.status.Peers = peers
+	b.addEvidenceLocked(node.Evidence{Log: party, Kind: node.EvidenceLifted, Detail: "quarantine lifted: " + reason})
+	b.publishLocked(node.Event{Kind: node.EventQuarantine, Party: party, Msg: party + "'s log: quarantine lifted: " + reason})
+	return nil
 }
 
 // Events implements api.Backend.
