@@ -249,7 +249,7 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
 		ps := &peerState{party: p, mirror: m, client: client, kick: make(chan struct{}, 1), link: LinkDown, quarantine: quarantined[p.Name]}
-		ps.pusher = &peer.Pusher{Log: n.own, Client: client, Cosigner: p.Cosigner(), Tolerance: reg.ClockTolerance, Now: n.now}
+		ps.pusher = &peer.Pusher{Log: n.own, Client: client, Cosigner: p.Cosigner(), Tolerance: reg.ClockTolerance, Now: n.now, MaxEntries: maxPushEntries}
 		n.peers[p.Name] = ps
 		n.order = append(n.order, p.Name)
 	}

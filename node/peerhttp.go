@@ -39,6 +39,7 @@ func (n *Node) peerHandler() http.Handler {
 	mux.HandleFunc("GET "+GossipPath, n.serveGossip)
 	mux.HandleFunc("GET "+LogsPrefix+"{party}/{rest...}", n.serveLog)
 	mux.HandleFunc("GET "+CosignaturesPrefix+"{party}", n.serveCosignatures)
+	mux.HandleFunc("GET "+CheckpointAtPath, n.serveCheckpointAt)
 	limiters := make(map[link.Pin]*rate.Limiter)
 	for _, p := range n.peerSet.Pins() {
 		// Bursty enough for a catch-up pull of many tiles, bounded

@@ -15,10 +15,6 @@ import (
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
-// maxPullEntries bounds the entries one pull round fetches. A mirror further
-// behind than that cannot catch up by pulling alone (it needs a signed
-// checkpoint at the end of what it fetches); docs/node.md says so.
-const maxPullEntries = 1 << 18
 
 // pullLoop polls one peer: its checkpoint (fetching the tiles the mirror
 // lacks, so that nothing is lost when pushes fail) and its gossip (the
@@ -64,9 +60,23 @@ func (n *Node) pull(ctx context.Context, p *peerState) error {
 	if c.Tree.N <= size {
 		return n.checkAgainstMirror(ctx, p, c, msg, name)
 	}
-	if c.Tree.N-size > maxPullEntries {
-		return fmt.Errorf("mirror of %s is %d entries behind, more than one pull fetches (%d)", name, c.Tree.N-size, maxPullEntries)
+	for c.Tree.N-size > maxPullEntries {
+		// Too far behind for one round: catch up in steps, each ending
+		// at a checkpoint the log signs for that size.
+		if err := n.pullStep(ctx, p, size, c.Tree.N); err != nil {
+			return err
+		}
+		if size = p.mirror.Size(); c.Tree.N <= size {
+			return n.checkAgainstMirror(ctx, p, c, msg, name)
+		}
 	}
+	return n.pullTo(ctx, p, size, c, msg)
+}
+
+// pullTo fetches the entries from size to c's size, adds them with the
+// signed checkpoint msg to the mirror, cosigns and indexes them.
+func (n *Node) pullTo(ctx context.Context, p *peerState, size int64, c tlog.Checkpoint, msg []byte) error {
+	name := p.party.Name
 	entries, err := n.fetchEntries(ctx, p, size, c.Tree.N)
 	if err != nil {
 		return err
