@@ -15,7 +15,6 @@ import (
 	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
-
 // pullLoop polls one peer: its checkpoint (fetching the tiles the mirror
 // lacks, so that nothing is lost when pushes fail) and its gossip (the
 // checkpoints it holds of every log, compared with ours).
