@@ -77,6 +77,7 @@ var bodyTemplates = []bodyTemplate{
 // statement of each precedence the benchmark uses to learn the body size
 // and to wait until the link is up.
 func openPair(ctx context.Context, dir string, size int, verbose bool) (*pair, error) {
+	node.TuneRuntime() // as tillit serve does
 	cfgA, cfgB, optsA, optsB, err := network(dir)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
