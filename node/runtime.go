@@ -10,7 +10,7 @@ const (
 	// GCPercent is the garbage collector's target a node process runs
 	// with: the heap may grow to five times the live data before a
 	// collection. A node's live heap is small (tens of MiB), and collecting
-	// less often gave 20–25% more statements per second end to end.
+	// less often gave 15–25% more statements per second end to end.
 	GCPercent = 400
 	// MemoryLimit is the soft memory limit that bounds the heap despite
 	// GCPercent: near it the collector runs as often as needed.
