@@ -21,8 +21,8 @@ func runWatch(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("watch", "",
 		"Prints the node's events as they happen, one line each: time, kind, peer,\n"+
 			"statement and what happened. It starts with the events the node still holds\n"+
-			"(or those after --after N), reconnects after the node restarts without losing\n"+
-			"any, and runs until interrupted. --json prints one JSON object per event.", stderr)
+			"(or those after --after N), reconnects after the node restarts, says when\n"+
+			"events were missed (a restart, or a stream too slow), and runs until interrupted. --json prints one JSON object per event.", stderr)
 	after := fs.Int64("after", 0, "start after the event with this ID")
 	af := addAPIFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -46,10 +46,19 @@ func runWatch(args []string, stdout, stderr io.Writer) error {
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
+	last := *after
 	for ev, err := range c.Events(ctx, *after) {
 		if err != nil {
 			return c.explain(err)
 		}
+		// Event IDs increase by one within a run of the node; a jump means
+		// events this stream did not get: the node restarted (events are
+		// not kept across restarts) or the stream fell more than the
+		// node's buffer behind.
+		if last != 0 && ev.ID > last+1 {
+			fmt.Fprintf(stderr, "tillit: events after %d were not received: the node restarted, or this stream fell behind; 'tillit status' and 'tillit inbox' show where things stand\n", last)
+		}
+		last = ev.ID
 		if *af.json {
 			if err := enc.Encode(ev); err != nil {
 				return err
