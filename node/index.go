@@ -71,7 +71,7 @@ type ixJob struct {
 
 type cosigJob struct {
 	log, witness string
-	size         int64
+	from, size   int64 // entries from..size-1 of log may have a new earliest cosignature by witness
 }
 
 // maxIndexBacklog bounds the jobs waiting for the index worker; producers
@@ -107,7 +107,7 @@ func (ix *index) stop() {
 func (ix *index) do(j ixJob) {
 	switch {
 	case j.cos != nil:
-		ix.reevaluate(j.cos.log, j.cos.witness, j.cos.size)
+		ix.reevaluate(j.cos.log, j.cos.witness, j.cos.from, j.cos.size)
 	case j.st != nil:
 		ix.ingestParsed(j.party, j.start, j.st)
 	default:
@@ -259,25 +259,34 @@ func (ix *index) ingestParsed(party string, idx int64, st *statement.Statement) 
 // cosigned records a cosignature in the index (at once: receipt waiters
 // wake) and has the worker re-evaluate what it may change.
 func (ix *index) cosigned(log, witness string, c cosig) {
-	l := ix.cosList(log, witness)
-	if !l.add(c) {
+	_, from := ix.cosList(log, witness).addRange(c)
+	if from < 0 {
 		return
 	}
-	ix.submit(ixJob{cos: &cosigJob{log: log, witness: witness, size: c.Size}})
+	ix.submit(ixJob{cos: &cosigJob{log: log, witness: witness, from: from, size: c.Size}})
 }
 
-// reevaluate re-evaluates the open statements a cosignature of witness on
-// log's checkpoint of the given size may concern.
-func (ix *index) reevaluate(log, witness string, size int64) {
-	c := cosig{Size: size}
+// reevaluate re-evaluates the open statements that a change in the
+// earliest cosignatures by witness on entries from to size-1 of log can
+// concern: those entries themselves (their receipt by witness), and
+// statements of witness's log acknowledged by those entries (the arrival of
+// the acknowledgment at witness).
+func (ix *index) reevaluate(log, witness string, from, size int64) {
 	now := ix.n.now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	in := func(i int64) bool { return i >= from && i < size }
 	for k, o := range ix.open {
-		// A cosignature on log by witness is a receipt of log's statements
-		// by witness, or the arrival at witness of acknowledgments in log.
-		if (k.log == log && k.index < c.Size) || o.st.From == witness {
+		switch {
+		case k.log == log && in(k.index):
 			ix.evaluateLocked(k, o, now)
+		case k.log == witness:
+			for _, a := range ix.acks[k] {
+				if a.log == log && in(a.index) {
+					ix.evaluateLocked(k, o, now)
+					break
+				}
+			}
 		}
 	}
 }

@@ -50,3 +50,26 @@ func TestCosigEarliestKept(t *testing.T) {
 		t.Fatalf("stored %v, %v; want one cosignature at %v", all, err, t0)
 	}
 }
+
+func TestCosigListRanges(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	l := newCosigList(nil)
+	check := func(x cosig, wantGrew bool, wantFrom int64) {
+		t.Helper()
+		grew, from := l.addRange(x)
+		if grew != wantGrew || from != wantFrom {
+			t.Errorf("addRange(%d at +%v) = %v, %d; want %v, %d", x.Size, x.Time.Sub(t0), grew, from, wantGrew, wantFrom)
+		}
+	}
+	check(cosig{Size: 10, Time: t0.Add(10 * time.Second)}, true, 0)
+	check(cosig{Size: 20, Time: t0.Add(20 * time.Second)}, true, 10)  // appended: 10..19 newly covered
+	check(cosig{Size: 20, Time: t0.Add(30 * time.Second)}, false, -1) // later: nothing changes
+	check(cosig{Size: 15, Time: t0.Add(12 * time.Second)}, false, 0)  // inserted in the middle
+	check(cosig{Size: 30, Time: t0.Add(5 * time.Second)}, true, 0)    // earlier than all: lowers them
+	if got, _ := l.covering(3); !got.Equal(t0.Add(5 * time.Second)) {
+		t.Errorf("covering(3) = %v, want the lowered time", got.Sub(t0))
+	}
+	if got, ok := l.covering(30); ok {
+		t.Errorf("covering(30) = %v, want none", got)
+	}
+}

@@ -314,23 +314,40 @@ func newCosigList(l []cosig) *cosigList {
 // add records a cosignature and reports whether it covers entries no
 // earlier one covered.
 func (c *cosigList) add(x cosig) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	grew, changed := c.addLocked(x)
-	if changed {
-		close(c.wake)
-		c.wake = make(chan struct{})
-	}
+	grew, _ := c.addRange(x)
 	return grew
 }
 
-func (c *cosigList) addLocked(x cosig) (grew, changed bool) {
+// addRange records a cosignature. It returns from which entry index the
+// earliest covering cosignature may have changed (all entries below
+// x.Size from that index on), or -1 if nothing changed; grew reports
+// whether x covers entries no earlier one covered.
+func (c *cosigList) addRange(x cosig) (grew bool, from int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var prev int64
+	if n := len(c.list); n > 0 {
+		prev = c.list[n-1].Size
+	}
+	grew, changed, appended := c.addLocked(x)
+	if !changed {
+		return false, -1
+	}
+	close(c.wake)
+	c.wake = make(chan struct{})
+	if appended {
+		return grew, prev // only entries prev to x.Size are newly covered
+	}
+	return grew, 0 // earlier times changed too
+}
+
+func (c *cosigList) addLocked(x cosig) (grew, changed, appended bool) {
 	n := len(c.list)
 	grew = n == 0 || x.Size > c.list[n-1].Size
 	i := sort.Search(n, func(i int) bool { return c.list[i].Size >= x.Size })
 	if i < n && c.list[i].Size == x.Size {
 		if !x.Time.Before(c.list[i].Time) {
-			return false, false
+			return false, false, false
 		}
 		c.list[i].Time = x.Time
 	} else {
@@ -339,10 +356,12 @@ func (c *cosigList) addLocked(x cosig) (grew, changed bool) {
 		}
 		c.list = slices.Insert(c.list, i, x)
 	}
+	lowered := false
 	for j := i - 1; j >= 0 && c.list[j].Time.After(c.list[j+1].Time); j-- {
 		c.list[j].Time = c.list[j+1].Time
+		lowered = true
 	}
-	return grew, true
+	return grew, true, i == n && !lowered
 }
 
 // covering returns the time of the earliest cosignature on a checkpoint
