@@ -3,9 +3,9 @@ package bench
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/tillit/tillit/bench/internal/harness"
 )
 
 // Summary is the per-(system, concurrency) median over runs.
@@ -27,19 +27,6 @@ type Summary struct {
 	OtherCPU    float64 `json:"other_cpu"` // median fraction of the machine used by other processes
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // Summarize computes medians per (system, concurrency), in the order given.
 func Summarize(results []Result, systems []string, concurrencies []int) []Summary {
 	var out []Summary
@@ -54,13 +41,7 @@ func Summarize(results []Result, systems []string, concurrencies []int) []Summar
 			if len(rs) == 0 {
 				continue
 			}
-			pick := func(f func(Result) float64) float64 {
-				xs := make([]float64, len(rs))
-				for i, r := range rs {
-					xs[i] = f(r)
-				}
-				return median(xs)
-			}
+			pick := func(f func(Result) float64) float64 { return harness.MedianOf(rs, f) }
 			s := Summary{System: sys, Concurrency: c, Runs: len(rs)}
 			var el float64
 			for _, r := range rs {
@@ -98,32 +79,6 @@ func find(ss []Summary, sys string, c int) *Summary {
 	return nil
 }
 
-func fnum(x float64) string {
-	switch {
-	case x == 0:
-		return "0"
-	case x >= 1000:
-		return addCommas(fmt.Sprintf("%.0f", x))
-	case x >= 100:
-		return fmt.Sprintf("%.0f", x)
-	case x >= 10:
-		return fmt.Sprintf("%.1f", x)
-	default:
-		return fmt.Sprintf("%.2f", x)
-	}
-}
-
-func addCommas(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func ratio(a, b float64) string {
 	if b == 0 {
 		return "–"
@@ -135,7 +90,7 @@ func cell(s *Summary, f func(*Summary) float64) string {
 	if s == nil {
 		return "–"
 	}
-	return fnum(f(s))
+	return harness.Fnum(f(s))
 }
 
 // WriteMarkdown writes the median tables and the ratios of tillit to each
@@ -171,8 +126,8 @@ func WriteMarkdown(w io.Writer, ss []Summary, systems []string, concurrencies []
 			if s == nil {
 				continue
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %d | %.0f%% | %d |\n", sys, c, fnum(s.PerSec),
-				fnum(s.DurableP50), fnum(s.DurableP99), fnum(s.CPP50), fnum(s.CPP99), fnum(s.PeakRSSMiB), fnum(s.CPUPerKApp), s.Errors, s.CPMissing, 100*s.OtherCPU, s.Runs)
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %d | %.0f%% | %d |\n", sys, c, harness.Fnum(s.PerSec),
+				harness.Fnum(s.DurableP50), harness.Fnum(s.DurableP99), harness.Fnum(s.CPP50), harness.Fnum(s.CPP99), harness.Fnum(s.PeakRSSMiB), harness.Fnum(s.CPUPerKApp), s.Errors, s.CPMissing, 100*s.OtherCPU, s.Runs)
 		}
 	}
 

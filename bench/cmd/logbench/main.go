@@ -11,17 +11,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -32,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tillit/tillit/bench"
+	"github.com/tillit/tillit/bench/internal/harness"
 	"k8s.io/klog/v2"
 )
 
@@ -100,13 +98,9 @@ func main() {
 			}
 		}
 	}
-	var concs []int
-	for _, f := range strings.Split(*concFlag, ",") {
-		c, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || c < 1 {
-			log.Fatalf("bad -concurrency %q", f)
-		}
-		concs = append(concs, c)
+	concs, err := harness.Concurrencies(*concFlag)
+	if err != nil {
+		log.Fatal(err)
 	}
 
 	var results []bench.Result
@@ -124,8 +118,8 @@ func main() {
 				var res *bench.Result
 				var err error
 				for try := 0; ; try++ {
-					idle := awaitIdle(ctx)
-					before := readCPUStat()
+					idle := harness.AwaitIdle(ctx, *waitIdle, *waitIdleMax)
+					before := harness.ReadCPUStat()
 					t0 := time.Now()
 					var rr *bench.Result
 					var e error
@@ -136,7 +130,7 @@ func main() {
 					}
 					if rr != nil {
 						rr.IdleBefore = idle
-						rr.OtherCPU = otherCPU(before, readCPUStat(), time.Since(t0), rr.CPUSec)
+						rr.OtherCPU = harness.OtherCPU(before, harness.ReadCPUStat(), time.Since(t0), rr.CPUSec)
 						rr.Tries = try + 1
 					}
 					if res == nil || e == nil && (err != nil || rr.OtherCPU < res.OtherCPU) {
@@ -226,38 +220,19 @@ func runLength() string {
 // spawn re-executes this binary to measure one run in a fresh process and
 // adds that process's peak RSS and CPU time to the result.
 func spawn(ctx context.Context, system string, c, run int) (*bench.Result, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	args := []string{"-child", "-system", system, "-c", strconv.Itoa(c), "-run", strconv.Itoa(run),
 		"-duration", duration.String(), "-n", strconv.FormatUint(*nFlag, 10), "-entry", strconv.Itoa(*entrySize),
 		"-dir", *dirFlag, "-cpwait", cpWait.String(), "-tessera-tuned-age", tunedAge.String(),
 		"-keep=" + strconv.FormatBool(*keep), "-tillit-store-stats=" + strconv.FormatBool(*storeStats), "-v=" + strconv.FormatBool(*verbose),
 		"-cpuprofile", *cpuProfile, "-memprofile", *memProfile}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stderr = os.Stderr
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	runErr := cmd.Run()
-	var res *bench.Result
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		var r bench.Result
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.System != "" {
-			res = &r
-		}
+	res, ps, err := harness.Child(ctx, args, func(r *bench.Result) bool { return r.System != "" })
+	if err != nil {
+		return res, err
 	}
-	if runErr != nil {
-		return res, fmt.Errorf("child: %w", runErr)
-	}
-	if res == nil {
-		return nil, errors.New("child printed no result")
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		res.PeakRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 	}
-	res.CPUSec = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	res.CPUSec = (ps.UserTime() + ps.SystemTime()).Seconds()
 	return res, nil
 }
 

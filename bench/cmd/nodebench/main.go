@@ -27,7 +27,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -45,6 +44,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tillit/tillit/bench/internal/harness"
 )
 
 var (
@@ -205,13 +206,9 @@ func main() {
 			names = append(names, s)
 		}
 	}
-	var concs []int
-	for _, f := range strings.Split(*concFlag, ",") {
-		c, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || c < 1 {
-			log.Fatalf("bad -concurrency %q", f)
-		}
-		concs = append(concs, c)
+	concs, err := harness.Concurrencies(*concFlag)
+	if err != nil {
+		log.Fatal(err)
 	}
 	doFlash := slices.Contains(names, "tillit") && *flashRoutine > 0
 
@@ -304,8 +301,8 @@ func gitCommit() string {
 // runOne measures one run, in a child process unless -inprocess, and adds
 // the machine's load around it.
 func runOne(ctx context.Context, scenario, sys string, c, run int) (childOutput, error) {
-	idle := awaitIdle(ctx)
-	before := readCPUStat()
+	idle := harness.AwaitIdle(ctx, *waitIdle, *waitIdleMax)
+	before := harness.ReadCPUStat()
 	t0 := time.Now()
 	var out childOutput
 	var err error
@@ -314,51 +311,31 @@ func runOne(ctx context.Context, scenario, sys string, c, run int) (childOutput,
 	} else {
 		out, err = spawn(ctx, scenario, sys, c, run)
 	}
-	after := readCPUStat()
+	after := harness.ReadCPUStat()
 	if r := out.Result; r != nil {
 		r.IdleBefore = idle
-		r.OtherCPU = otherCPU(before, after, time.Since(t0), r.CPUSec)
+		r.OtherCPU = harness.OtherCPU(before, after, time.Since(t0), r.CPUSec)
 	}
 	if f := out.Flash; f != nil {
 		f.IdleBefore = idle
-		f.OtherCPU = otherCPU(before, after, time.Since(t0), f.CPUSec)
+		f.OtherCPU = harness.OtherCPU(before, after, time.Since(t0), f.CPUSec)
 	}
 	return out, err
 }
 
 // spawn re-executes this binary to measure one run in a fresh process.
 func spawn(ctx context.Context, scenario, sys string, c, run int) (childOutput, error) {
-	var out childOutput
-	exe, err := os.Executable()
-	if err != nil {
-		return out, err
-	}
 	args := []string{"-child", "-scenario", scenario, "-system", sys, "-c", strconv.Itoa(c), "-run", strconv.Itoa(run),
 		"-duration", duration.String(), "-warmup", warmup.String(), "-size", strconv.Itoa(*size), "-dir", *dirFlag,
 		"-nats-publisher", *natsPublisher, "-nats-conns", strconv.Itoa(*natsConns),
 		"-flash-routine", strconv.Itoa(*flashRoutine), "-flash-senders", strconv.Itoa(*flashSenders),
 		"-flash-gap", flashGap.String(), "-flash-timeout", flashTimeout.String(),
 		"-keep=" + strconv.FormatBool(*keep), "-v=" + strconv.FormatBool(*verbose)}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stderr = os.Stderr
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	runErr := cmd.Run()
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var o childOutput
-		if json.Unmarshal(sc.Bytes(), &o) == nil && (o.Result != nil || o.Flash != nil) {
-			out = o
-		}
+	out, _, err := harness.Child(ctx, args, func(o *childOutput) bool { return o.Result != nil || o.Flash != nil })
+	if out == nil {
+		return childOutput{}, err
 	}
-	if runErr != nil {
-		return out, fmt.Errorf("child: %w", runErr)
-	}
-	if out.Result == nil && out.Flash == nil {
-		return out, errors.New("child printed no result")
-	}
-	return out, nil
+	return *out, err
 }
 
 // measure runs one measurement in this process.

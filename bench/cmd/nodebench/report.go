@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/tillit/tillit/bench/internal/harness"
 )
 
 // summary is the per-(system, concurrency) median over runs.
@@ -40,27 +42,6 @@ type flashSummary struct {
 	OtherCPU      float64 `json:"other_cpu"`
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func medianOf[T any](xs []T, f func(T) float64) float64 {
-	v := make([]float64, len(xs))
-	for i, x := range xs {
-		v[i] = f(x)
-	}
-	return median(v)
-}
-
 func summarize(results []result, systems []string, concs []int) []summary {
 	var out []summary
 	for _, sys := range systems {
@@ -78,15 +59,15 @@ func summarize(results []result, systems []string, concs []int) []summary {
 			for _, r := range rs {
 				s.Errors += r.Errors
 			}
-			s.PerSec = medianOf(rs, func(r result) float64 { return r.PerSec })
-			s.P50 = medianOf(rs, func(r result) float64 { return r.P50 })
-			s.P99 = medianOf(rs, func(r result) float64 { return r.P99 })
-			s.Max = medianOf(rs, func(r result) float64 { return r.Max })
-			s.DurableP50 = medianOf(rs, func(r result) float64 { return r.DurableP50 })
-			s.DurableP99 = medianOf(rs, func(r result) float64 { return r.DurableP99 })
-			s.PeakRSSMiB = medianOf(rs, func(r result) float64 { return r.PeakRSSMiB })
-			s.OtherCPU = medianOf(rs, func(r result) float64 { return r.OtherCPU })
-			s.CPUPerK = medianOf(rs, func(r result) float64 {
+			s.PerSec = harness.MedianOf(rs, func(r result) float64 { return r.PerSec })
+			s.P50 = harness.MedianOf(rs, func(r result) float64 { return r.P50 })
+			s.P99 = harness.MedianOf(rs, func(r result) float64 { return r.P99 })
+			s.Max = harness.MedianOf(rs, func(r result) float64 { return r.Max })
+			s.DurableP50 = harness.MedianOf(rs, func(r result) float64 { return r.DurableP50 })
+			s.DurableP99 = harness.MedianOf(rs, func(r result) float64 { return r.DurableP99 })
+			s.PeakRSSMiB = harness.MedianOf(rs, func(r result) float64 { return r.PeakRSSMiB })
+			s.OtherCPU = harness.MedianOf(rs, func(r result) float64 { return r.OtherCPU })
+			s.CPUPerK = harness.MedianOf(rs, func(r result) float64 {
 				if r.Total == 0 {
 					return 0
 				}
@@ -115,13 +96,13 @@ func summarizeFlash(fs []flashResult) *flashSummary {
 		s.Flash += f.Flash
 		s.Errors += f.Errors
 	}
-	s.FlashP50 = medianOf(fs, func(f flashResult) float64 { return f.FlashP50 })
-	s.FlashP99 = medianOf(fs, func(f flashResult) float64 { return f.FlashP99 })
-	s.FlashMax = medianOf(fs, func(f flashResult) float64 { return f.FlashMax })
-	s.DrainSec = medianOf(fs, func(f flashResult) float64 { return f.DrainSec })
-	s.RoutinePerSec = medianOf(fs, func(f flashResult) float64 { return f.RoutinePerSec })
-	s.PeakRSSMiB = medianOf(fs, func(f flashResult) float64 { return f.PeakRSSMiB })
-	s.OtherCPU = medianOf(fs, func(f flashResult) float64 { return f.OtherCPU })
+	s.FlashP50 = harness.MedianOf(fs, func(f flashResult) float64 { return f.FlashP50 })
+	s.FlashP99 = harness.MedianOf(fs, func(f flashResult) float64 { return f.FlashP99 })
+	s.FlashMax = harness.MedianOf(fs, func(f flashResult) float64 { return f.FlashMax })
+	s.DrainSec = harness.MedianOf(fs, func(f flashResult) float64 { return f.DrainSec })
+	s.RoutinePerSec = harness.MedianOf(fs, func(f flashResult) float64 { return f.RoutinePerSec })
+	s.PeakRSSMiB = harness.MedianOf(fs, func(f flashResult) float64 { return f.PeakRSSMiB })
+	s.OtherCPU = harness.MedianOf(fs, func(f flashResult) float64 { return f.OtherCPU })
 	return s
 }
 
@@ -132,32 +113,6 @@ func find(ss []summary, sys string, c int) *summary {
 		}
 	}
 	return nil
-}
-
-func fnum(x float64) string {
-	switch {
-	case x == 0:
-		return "0"
-	case x >= 1000:
-		return addCommas(fmt.Sprintf("%.0f", x))
-	case x >= 100:
-		return fmt.Sprintf("%.0f", x)
-	case x >= 10:
-		return fmt.Sprintf("%.1f", x)
-	default:
-		return fmt.Sprintf("%.2f", x)
-	}
-}
-
-func addCommas(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func ratioCell(a, b *summary) string {
@@ -183,7 +138,7 @@ func writeMarkdown(w io.Writer, ss []summary, fs *flashSummary, systems []string
 		fmt.Fprintf(w, "| %d |", c)
 		for _, sys := range systems {
 			if s := find(ss, sys, c); s != nil {
-				fmt.Fprintf(w, " %s |", fnum(s.PerSec))
+				fmt.Fprintf(w, " %s |", harness.Fnum(s.PerSec))
 			} else {
 				fmt.Fprint(w, " – |")
 			}
@@ -203,19 +158,19 @@ func writeMarkdown(w io.Writer, ss []summary, fs *flashSummary, systems []string
 			}
 			dp50, dp99 := "–", "–"
 			if s.DurableP50 > 0 {
-				dp50, dp99 = fnum(s.DurableP50), fnum(s.DurableP99)
+				dp50, dp99 = harness.Fnum(s.DurableP50), harness.Fnum(s.DurableP99)
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %.0f%% | %d |\n", sys, c, fnum(s.PerSec),
-				fnum(s.P50), fnum(s.P99), fnum(s.Max), dp50, dp99, fnum(s.PeakRSSMiB), fnum(s.CPUPerK), s.Errors, 100*s.OtherCPU, s.Runs)
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %.0f%% | %d |\n", sys, c, harness.Fnum(s.PerSec),
+				harness.Fnum(s.P50), harness.Fnum(s.P99), harness.Fnum(s.Max), dp50, dp99, harness.Fnum(s.PeakRSSMiB), harness.Fnum(s.CPUPerK), s.Errors, 100*s.OtherCPU, s.Runs)
 		}
 	}
 
 	if fs != nil {
-		fmt.Fprintf(w, "\ntillit FLASH while %s ROUTINE statements drain (medians of %d run(s)):\n\n", fnum(float64(fs.Routine)), fs.Runs)
+		fmt.Fprintf(w, "\ntillit FLASH while %s ROUTINE statements drain (medians of %d run(s)):\n\n", harness.Fnum(float64(fs.Routine)), fs.Runs)
 		fmt.Fprintln(w, "| FLASH sent | FLASH p50 ms | FLASH p99 ms | FLASH max ms | drain s | ROUTINE per s | peak RSS MiB | errors | other load |")
 		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d | %.0f%% |\n", fs.Flash, fnum(fs.FlashP50), fnum(fs.FlashP99), fnum(fs.FlashMax),
-			fnum(fs.DrainSec), fnum(fs.RoutinePerSec), fnum(fs.PeakRSSMiB), fs.Errors, 100*fs.OtherCPU)
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d | %.0f%% |\n", fs.Flash, harness.Fnum(fs.FlashP50), harness.Fnum(fs.FlashP99), harness.Fnum(fs.FlashMax),
+			harness.Fnum(fs.DrainSec), harness.Fnum(fs.RoutinePerSec), harness.Fnum(fs.PeakRSSMiB), fs.Errors, 100*fs.OtherCPU)
 	}
 
 	if !slices.Contains(systems, "tillit") {
@@ -244,16 +199,16 @@ func writeMarkdown(w io.Writer, ss []summary, fs *flashSummary, systems []string
 			}
 		}
 	}
-	fmt.Fprintf(w, "| ≥ 50,000 statements/s end to end | %s: best %s/s at %d in flight |\n", verdict(best >= 50000), fnum(best), bestC)
+	fmt.Fprintf(w, "| ≥ 50,000 statements/s end to end | %s: best %s/s at %d in flight |\n", verdict(best >= 50000), harness.Fnum(best), bestC)
 	if haveSync {
 		fmt.Fprintf(w, "| ≥ 5× nats-sync at every concurrency | %s: %s |\n", verdict(allFive), strings.Join(ratios, ", "))
 	}
 	if fs != nil {
-		fmt.Fprintf(w, "| FLASH p99 < 25 ms while %s ROUTINE drain | %s: %s ms |\n", fnum(float64(fs.Routine)), verdict(fs.FlashP99 < 25 && fs.Flash > 0), fnum(fs.FlashP99))
+		fmt.Fprintf(w, "| FLASH p99 < 25 ms while %s ROUTINE drain | %s: %s ms |\n", harness.Fnum(float64(fs.Routine)), verdict(fs.FlashP99 < 25 && fs.Flash > 0), harness.Fnum(fs.FlashP99))
 		peak = max(peak, fs.PeakRSSMiB)
 	}
 	mb := peak * (1 << 20) / 1e6
-	fmt.Fprintf(w, "| node RSS < 300 MB | %s: peak %s MB (%s MiB), both nodes |\n", verdict(mb < 300), fnum(mb), fnum(peak))
+	fmt.Fprintf(w, "| node RSS < 300 MB | %s: peak %s MB (%s MiB), both nodes |\n", verdict(mb < 300), harness.Fnum(mb), harness.Fnum(peak))
 }
 
 func verdict(ok bool) string {
