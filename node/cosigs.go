@@ -50,7 +50,11 @@ func (n *Node) serveCosignatures(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "after must be a sequence number", http.StatusBadRequest)
 		return
 	}
-	rows, err := n.state.cosignedAfter(r.Context(), log, after, maxCosigsAnswer)
+	last, err := n.state.lastSeq(r.Context())
+	var rows []CosignedNote
+	if err == nil {
+		rows, err = n.state.cosignedAfter(r.Context(), log, after, maxCosigsAnswer)
+	}
 	if err != nil {
 		n.log.Error("couldn't read cosignatures", "log", log, "err", err)
 		http.Error(w, "couldn't read cosignatures", http.StatusInternalServerError)
@@ -58,9 +62,7 @@ func (n *Node) serveCosignatures(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(struct {
-		Cosignatures []CosignedNote `json:"cosignatures"`
-	}{rows})
+	json.NewEncoder(w).Encode(cosignaturesAnswer{Last: last, Cosignatures: rows})
 }
 
 // fetchCosignatures asks peer p for the cosignatures it holds on every
@@ -78,13 +80,17 @@ func (n *Node) fetchCosignatures(ctx context.Context, p *peerState) error {
 		if err != nil {
 			return err
 		}
-		var a struct {
-			Cosignatures []CosignedNote `json:"cosignatures"`
-		}
+		var a cosignaturesAnswer
 		if err := json.Unmarshal(resp.Body, &a); err != nil {
 			return fmt.Errorf("cosignatures from %s: %w", p.party.Name, err)
 		}
 		next := after
+		if a.Last < after {
+			// The peer's numbering is behind ours: its database is new.
+			// Start again from its beginning.
+			n.log.Warn("peer's cosignature numbering restarted; fetching all again", "peer", p.party.Name, "log", party)
+			next = 0
+		}
 		for _, c := range a.Cosignatures {
 			if c.Seq <= next {
 				break // not in order: ignore the rest
@@ -94,11 +100,24 @@ func (n *Node) fetchCosignatures(ctx context.Context, p *peerState) error {
 			}
 			next = c.Seq
 		}
-		p.mu.Lock()
-		p.cosigCursor[party] = next
-		p.mu.Unlock()
+		if next != after {
+			p.mu.Lock()
+			p.cosigCursor[party] = next
+			p.mu.Unlock()
+			if err := n.state.setCursor(ctx, p.party.Name, party, next); err != nil && ctx.Err() == nil {
+				n.log.Warn("couldn't record how far cosignatures were fetched", "peer", p.party.Name, "err", err)
+			}
+		}
 	}
 	return nil
+}
+
+// cosignaturesAnswer is the body of a cosignatures answer.
+type cosignaturesAnswer struct {
+	// Last is the serving node's largest sequence number (of any log), so
+	// that a client whose cursor is beyond it knows the numbering restarted.
+	Last         int64          `json:"last"`
+	Cosignatures []CosignedNote `json:"cosignatures"`
 }
 
 // acceptCosigned checks and records one cosigned note of log's checkpoint.

@@ -45,6 +45,20 @@ func TestCosigEarliestKept(t *testing.T) {
 			t.Errorf("addCosig at %v: %v, %v; want %v", c.t, got, err, c.want)
 		}
 	}
+	// The earlier cosignature, recorded last, is served as new to peers
+	// that fetched the first one already.
+	if got, err := s.cosignedAfter(ctx, "A", 1, 10); err != nil || len(got) != 1 || got[0].Seq <= 1 {
+		t.Errorf("cosignedAfter(1) = %+v, %v; want the updated row with a new sequence number", got, err)
+	}
+	if err := s.setCursor(ctx, "B", "A", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.setCursor(ctx, "B", "A", 9); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.cursors(ctx); err != nil || c["B"]["A"] != 9 {
+		t.Errorf("cursors = %v, %v; want B/A at 9", c, err)
+	}
 	all, err := s.cosigs(ctx)
 	if err != nil || len(all[[2]string{"A", "B"}]) != 1 || !all[[2]string{"A", "B"}][0].Time.Equal(t0) {
 		t.Fatalf("stored %v, %v; want one cosignature at %v", all, err, t0)

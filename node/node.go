@@ -261,6 +261,15 @@ func Open(ctx context.Context, cfg *Config, opts Options) (_ *Node, err error) {
 	if n.peerSet, err = link.NewPeerSet(pins...); err != nil {
 		return nil, err
 	}
+	cursors, err := n.state.cursors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't load cosignature cursors: %w", err)
+	}
+	for name, c := range cursors {
+		if p := n.peers[name]; p != nil {
+			p.cosigCursor = c
+		}
+	}
 	cos, err := n.state.cosigs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load receipts: %w", err)

@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS evidence (
 	note_a  BLOB,
 	note_b  BLOB
 );
+CREATE TABLE IF NOT EXISTS cursors (
+	peer TEXT NOT NULL,    -- party whose node answered
+	log  TEXT NOT NULL,    -- party whose log's cosignatures were fetched
+	seq  INTEGER NOT NULL, -- the peer's sequence number of the last one fetched
+	PRIMARY KEY (peer, log)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quarantine (
 	log    TEXT PRIMARY KEY,
 	time   INTEGER NOT NULL,
@@ -92,7 +98,9 @@ func (s *stateDB) addCosig(ctx context.Context, log, witness string, size int64,
 	// counts (receipts count from the earliest); a later one changes
 	// nothing.
 	res, err := s.db.ExecContext(ctx, `INSERT INTO cosignatures (log, witness, size, time, note) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (log, witness, size) DO UPDATE SET time = excluded.time, note = excluded.note WHERE excluded.time < cosignatures.time`,
+		ON CONFLICT (log, witness, size) DO UPDATE SET time = excluded.time, note = excluded.note,
+			seq = (SELECT MAX(seq) FROM cosignatures) + 1 -- peers fetching what is new see the change
+		WHERE excluded.time < cosignatures.time`,
 		log, witness, size, t.Unix(), note)
 	if err != nil {
 		return false, fmt.Errorf("couldn't record cosignature: %w", err)
@@ -139,6 +147,41 @@ func (s *stateDB) cosignedNotes(ctx context.Context, log string, size int64) (ma
 		out[w] = n
 	}
 	return out, rows.Err()
+}
+
+// setCursor records how far the cosignatures of log were fetched from peer.
+func (s *stateDB) setCursor(ctx context.Context, peer, log string, seq int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO cursors (peer, log, seq) VALUES (?, ?, ?) ON CONFLICT (peer, log) DO UPDATE SET seq = excluded.seq`, peer, log, seq)
+	return err
+}
+
+// cursors returns, per peer and log, how far cosignatures were fetched.
+func (s *stateDB) cursors(ctx context.Context) (map[string]map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT peer, log, seq FROM cursors`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]map[string]int64)
+	for rows.Next() {
+		var p, l string
+		var seq int64
+		if err := rows.Scan(&p, &l, &seq); err != nil {
+			return nil, err
+		}
+		if out[p] == nil {
+			out[p] = make(map[string]int64)
+		}
+		out[p][l] = seq
+	}
+	return out, rows.Err()
+}
+
+// lastSeq returns the largest sequence number of the cosignatures table.
+func (s *stateDB) lastSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(seq) FROM cosignatures`).Scan(&seq)
+	return seq.Int64, err
 }
 
 // cosignedAfter returns the cosigned notes of log's checkpoints recorded
