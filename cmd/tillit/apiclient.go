@@ -79,6 +79,15 @@ func (f *apiFlags) connect() (*apiConn, error) {
 	return &apiConn{Client: api.NewClient(base, tok), dir: dir, tokenFrom: from, fixed: *f.api != ""}, nil
 }
 
+// parseConnect parses the flags of a command that talks to the operator API
+// and takes n arguments (see parseArgs), then connects to the node.
+func (f *apiFlags) parseConnect(fs *flag.FlagSet, args []string, n int) (*apiConn, error) {
+	if err := parseArgs(fs, args, n); err != nil {
+		return nil, err
+	}
+	return f.connect()
+}
+
 // follow looks again for the node's API, which moves when a node with an
 // ephemeral api.listen port restarts, and reports where it moved.
 func (c *apiConn) follow() (string, bool) {

@@ -21,14 +21,7 @@ func runEvidence(args []string, stdout, stderr io.Writer) error {
 			"from the regime; --json prints everything, the notes as text.", stderr)
 	notes := fs.Bool("notes", false, "print the checkpoint notes of each fork")
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := af.connect()
+	c, err := af.parseConnect(fs, args, 0)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/tillit/tillit/inspect"
 	"github.com/tillit/tillit/statement"
 )
 
@@ -54,4 +57,23 @@ func requestRef(s string) (statement.Ref, error) {
 			"give the request's full reference, <origin>/<index>#<hash>, as 'tillit inspect list --json' prints it")
 	}
 	return r, nil
+}
+
+// connectRequest parses the flags of an inspect command whose one argument is
+// REQUEST (see parseArgs) and connects to the node's arms control.
+func connectRequest(fs *flag.FlagSet, af *apiFlags, args []string) (statement.Ref, *arms, *apiConn, error) {
+	if err := parseArgs(fs, args, 1); err != nil {
+		return statement.Ref{}, nil, nil, err
+	}
+	ref, err := requestRef(fs.Arg(0))
+	if err != nil {
+		return ref, nil, nil, err
+	}
+	a, c, err := connectArms(af)
+	return ref, a, c, err
+}
+
+// printReport prints a discrepancy report for people.
+func printReport(w io.Writer, r *inspect.Report) {
+	fmt.Fprintf(w, "report on %s/%s:\n  %s\n", r.Region, r.Site, strings.Join(describeReport(r), "\n  "))
 }

@@ -17,12 +17,8 @@ func runInspectRequest(args []string, stdout, stderr io.Writer) error {
 	year := fs.Int("year", 0, "the quota year: the UTC year of the node's clock (default this year)")
 	reason := fs.String("reason", "", "free text")
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseArgs(fs, args, 1); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	scope := inspect.ScopeAny
 	if *region != "" {
@@ -61,12 +57,8 @@ func runInspectReply(args []string, stdout, stderr io.Writer) error {
 			"reply deadline.", stderr)
 	reason := fs.String("reason", "", "why (required to refuse)")
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseArgs(fs, args, 2); err != nil {
 		return err
-	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return errUsage
 	}
 	ref, err := requestRef(fs.Arg(0))
 	if err != nil {

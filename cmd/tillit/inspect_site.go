@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 )
 
 func runInspectOpen(args []string, stdout, stderr io.Writer) error {
@@ -13,18 +12,7 @@ func runInspectOpen(args []string, stdout, stderr io.Writer) error {
 			"each region in scope), computes the site the seed chooses (docs/spec/inspect.md\n"+
 			"§Selection), and opens it: every declared item with its salt and a range proof.", stderr)
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	ref, err := requestRef(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	a, c, err := connectArms(af)
+	ref, a, c, err := connectRequest(fs, af, args)
 	if err != nil {
 		return err
 	}
@@ -106,18 +94,7 @@ func runInspectReport(args []string, stdout, stderr io.Writer) error {
 			"inspector's findings (docs/spec/inspect.md §Report computation) and logs it.\n"+
 			"Both parties run it and log the same bytes; nothing in it is typed by hand.", stderr)
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	ref, err := requestRef(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	a, c, err := connectArms(af)
+	ref, a, c, err := connectRequest(fs, af, args)
 	if err != nil {
 		return err
 	}
@@ -131,7 +108,7 @@ func runInspectReport(args []string, stdout, stderr io.Writer) error {
 		return writeJSON(stdout, map[string]any{"ref": m.Ref, "request": ref.String(), "report": r, "clean": r.Clean(), "message": m})
 	}
 	fmt.Fprintln(stdout, m.Ref)
-	fmt.Fprintf(stdout, "report on %s/%s:\n  %s\n", r.Region, r.Site, strings.Join(describeReport(r), "\n  "))
+	printReport(stdout, r)
 	fmt.Fprintln(stdout, "sent "+messageSummary(m))
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/tillit/tillit/inspect"
@@ -61,18 +60,7 @@ func runInspectVerify(args []string, stdout, stderr io.Writer) error {
 			"is fetched through this node and checked against its reference's leaf hash.\n"+
 			"Prints each check; exits 1 if any fails. An auditor token is enough.", stderr)
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	ref, err := requestRef(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	a, c, err := connectArms(af)
+	ref, a, c, err := connectRequest(fs, af, args)
 	if err != nil {
 		return err
 	}
@@ -114,7 +102,7 @@ func runInspectVerify(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		if report != nil {
-			fmt.Fprintf(stdout, "report on %s/%s:\n  %s\n", report.Region, report.Site, strings.Join(describeReport(report), "\n  "))
+			printReport(stdout, report)
 		}
 		if next != "" {
 			fmt.Fprintf(stdout, "next step: %s\n", next)
@@ -132,12 +120,8 @@ func runInspectList(args []string, stdout, stderr io.Writer) error {
 		"Lists the inspection requests in the logs this node holds, whoever made them,\n"+
 			"newest first, with where each stands and whose step is next.", stderr)
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
 	}
 	a, c, err := connectArms(af)
 	if err != nil {

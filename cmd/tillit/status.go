@@ -19,14 +19,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 			"final (witnessed) size, each peer's link, last receipt, how far behind it is\n"+
 			"and the size of this node's mirror of its log, overdue statements and alarms.", stderr)
 	af := addAPIFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := af.connect()
+	c, err := af.parseConnect(fs, args, 0)
 	if err != nil {
 		return err
 	}
