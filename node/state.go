@@ -354,13 +354,6 @@ func newCosigList(l []cosig) *cosigList {
 	return c
 }
 
-// add records a cosignature and reports whether it covers entries no
-// earlier one covered.
-func (c *cosigList) add(x cosig) bool {
-	grew, _ := c.addRange(x)
-	return grew
-}
-
 // addRange records a cosignature. It returns from which entry index the
 // earliest covering cosignature may have changed (all entries below
 // x.Size from that index on), or -1 if nothing changed; grew reports

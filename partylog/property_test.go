@@ -10,7 +10,6 @@ package partylog
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -535,28 +534,6 @@ func (p *propLog) tamperServed(paths []string, fetched map[string][]byte, fetch 
 	}
 	rt.Fatalf("VerifyLog succeeded with byte %d of %s flipped (^ %#x)", off, path, x)
 }
-
-// sameSignedNote reports whether two notes that both verify carry the same
-// text and the same signature bytes, that is, differ only in the encoding.
-func (p *propLog) sameSignedNote(a, b []byte) bool {
-	na, errA := note.Open(a, note.VerifierList(p.v))
-	nb, errB := note.Open(b, note.VerifierList(p.v))
-	if errA != nil || errB != nil || na.Text != nb.Text || len(na.Sigs) != len(nb.Sigs) {
-		return false
-	}
-	for i := range na.Sigs {
-		sa, sb := na.Sigs[i], nb.Sigs[i]
-		da, _ := decodeSig(sa.Base64)
-		db, _ := decodeSig(sb.Base64)
-		if sa.Name != sb.Name || sa.Hash != sb.Hash || da == nil || !bytes.Equal(da, db) {
-			return false
-		}
-	}
-	return true
-}
-
-// decodeSig decodes a note signature as note.Open does.
-func decodeSig(b64 string) ([]byte, error) { return base64.StdEncoding.DecodeString(b64) }
 
 // TestCheckpointNoteNotMalleable: the tlog package promises that "two
 // different byte strings never parse to the same value" (tlog/doc.go), but

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -144,9 +143,6 @@ func NoteText(msg []byte) (string, error) {
 	}
 	return string(msg[:i+1]), nil
 }
-
-// formatIndex is strconv.FormatInt for indexes, kept here for symmetry with parseDecimal.
-func formatIndex(n int64) string { return strconv.FormatInt(n, 10) }
 
 // canonicalSignatures checks that every signature line of a signed note is
 // "— <name> <base64>" with canonical (strict) base64, so that no two byte
