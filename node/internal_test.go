@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tillit/tillit/statement"
 )
 
 func TestBackoff(t *testing.T) {
@@ -85,5 +87,40 @@ func TestCosigListRanges(t *testing.T) {
 	}
 	if got, ok := l.covering(30); ok {
 		t.Errorf("covering(30) = %v, want none", got)
+	}
+}
+
+func TestSendQueueOrder(t *testing.T) {
+	q := newSendQueue()
+	ctx := context.Background()
+	put := func(p statement.Precedence, tag string) {
+		if err := q.put(ctx, &sendItem{entry: []byte(tag), prec: p, done: make(chan sendResult, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(statement.Routine, "r1")
+	put(statement.Priority, "p1")
+	put(statement.Routine, "r2")
+	put(statement.Flash, "f1")
+	put(statement.Immediate, "i1")
+	var got []string
+	for _, it := range q.take(ctx, 10, statement.Routine, 0) {
+		got = append(got, string(it.entry))
+	}
+	if strings.Join(got, " ") != "f1 i1 p1 r1 r2" {
+		t.Errorf("take order %v, want f1 i1 p1 r1 r2", got)
+	}
+	// Under flow control only IMMEDIATE and FLASH are taken; the rest wait.
+	put(statement.Routine, "r3")
+	put(statement.Flash, "f2")
+	got = nil
+	for _, it := range q.take(ctx, 10, statement.Immediate, time.Millisecond) {
+		got = append(got, string(it.entry))
+	}
+	if strings.Join(got, " ") != "f2" {
+		t.Errorf("take under flow control %v, want f2", got)
+	}
+	if its := q.take(ctx, 10, statement.Immediate, time.Millisecond); its != nil {
+		t.Errorf("took %d items under flow control with only ROUTINE queued", len(its))
 	}
 }
