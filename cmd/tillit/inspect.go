@@ -28,25 +28,11 @@ var inspectCommands = []command{
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: tillit inspect <command> [flags] [args]\n\n"+
-			"An inspection (docs/arms-control.md): the inspector requests, the host replies,\n"+
-			"both run the beacon, the host opens the site it chooses, the inspector logs\n"+
-			"findings, and both log the report computed from them.\n\nCommands:")
-		for _, c := range inspectCommands {
-			fmt.Fprintf(stderr, "  %-9s %s\n", c.name, c.summary)
-		}
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	for _, c := range inspectCommands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
-	}
-	return withHint(fmt.Errorf("unknown inspect command %q", args[0]), "run 'tillit inspect -h' for the list")
+	return (&group{name: "inspect", width: 9, cmds: inspectCommands,
+		usage: "Usage: tillit inspect <command> [flags] [args]\n\n" +
+			"An inspection (docs/arms-control.md): the inspector requests, the host replies,\n" +
+			"both run the beacon, the host opens the site it chooses, the inspector logs\n" +
+			"findings, and both log the report computed from them."}).run(args, stdout, stderr)
 }
 
 // requestRef parses the reference of an inspection request argument.

@@ -39,22 +39,7 @@ var logCommands = []command{
 }
 
 func runLog(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: tillit log <command> [flags] [args]\n\nCommands:")
-		for _, c := range logCommands {
-			fmt.Fprintf(stderr, "  %-8s %s\n", c.name, c.summary)
-		}
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	for _, c := range logCommands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
-	}
-	return withHint(fmt.Errorf("unknown log command %q", args[0]), "run 'tillit log -h' for the list")
+	return (&group{name: "log", usage: "Usage: tillit log <command> [flags] [args]", width: 8, cmds: logCommands}).run(args, stdout, stderr)
 }
 
 // logDir is an opened log directory.

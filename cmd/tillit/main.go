@@ -35,6 +35,38 @@ func init() {
 	register(command{"regime", "hash, sign and verify a regime (the treaty as configuration)", runRegime})
 }
 
+// group is a command with subcommands, like "tillit log".
+type group struct {
+	name   string    // the command's name
+	usage  string    // what precedes the list of subcommands in its help
+	width  int       // the width of the subcommand name column
+	footer string    // printed after the list, if set
+	cmds   []command // the subcommands
+}
+
+// run runs the subcommand args[0], or prints the group's help.
+func (g *group) run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stderr, g.usage+"\n\nCommands:")
+		for _, c := range g.cmds {
+			fmt.Fprintf(stderr, "  %-*s %s\n", g.width, c.name, c.summary)
+		}
+		if g.footer != "" {
+			fmt.Fprintln(stderr, "\n"+g.footer)
+		}
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, c := range g.cmds {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	return withHint(fmt.Errorf("unknown %s command %q", g.name, args[0]), fmt.Sprintf("run 'tillit %s -h' for the list", g.name))
+}
+
 // cliError is an error with an optional hint for the user.
 type cliError struct {
 	msg  string

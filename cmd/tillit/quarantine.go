@@ -19,23 +19,8 @@ var quarantineCommands = []command{
 }
 
 func runQuarantine(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: tillit quarantine <command> [flags]\n\nCommands:")
-		for _, c := range quarantineCommands {
-			fmt.Fprintf(stderr, "  %-6s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(stderr, "\n'tillit status' shows which logs are quarantined; 'tillit evidence' why.")
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	for _, c := range quarantineCommands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
-	}
-	return withHint(fmt.Errorf("unknown quarantine command %q", args[0]), "run 'tillit quarantine -h' for the list")
+	return (&group{name: "quarantine", usage: "Usage: tillit quarantine <command> [flags]", width: 6,
+		footer: "'tillit status' shows which logs are quarantined; 'tillit evidence' why.", cmds: quarantineCommands}).run(args, stdout, stderr)
 }
 
 func runQuarantineLift(args []string, stdout, stderr io.Writer) error {

@@ -23,23 +23,8 @@ var regimeCommands = []command{
 }
 
 func runRegime(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: tillit regime <command> [flags]\n\nCommands:")
-		for _, c := range regimeCommands {
-			fmt.Fprintf(stderr, "  %-8s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(stderr, "\nThe regime format is specified in docs/spec/regime.md.")
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	for _, c := range regimeCommands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
-	}
-	return withHint(fmt.Errorf("unknown regime command %q", args[0]), "run 'tillit regime -h' for the list")
+	return (&group{name: "regime", usage: "Usage: tillit regime <command> [flags]", width: 8,
+		footer: "The regime format is specified in docs/spec/regime.md.", cmds: regimeCommands}).run(args, stdout, stderr)
 }
 
 // regimeFlags are the flags every regime command has.
